@@ -1,0 +1,6 @@
+//! One module per subcommand. Each exposes clap `Args` (or a `Command` enum) and a `run` that returns
+//! the process exit code: `SUCCESS`, or `FAILURE` when some inputs of a batch failed.
+
+pub mod dataset;
+pub mod decode;
+pub mod features;

@@ -1,0 +1,1 @@
+//! `features` stage: STFT, mel filterbank and dB scaling, numerically matching librosa.
