@@ -1,1 +1,109 @@
 //! `audio` stage: decode any music file to mono f32 samples and resample them.
+//!
+//! - [`decode_file`] / [`decode_bytes`]: WAV (PCM 8-32 bit, float), FLAC, MP3, Ogg Vorbis,
+//!   Ogg Opus, AAC (ADTS and MP4/M4A), AIFF, CAF, MKV/WebM and Sun/NeXT `.au`, detected from
+//!   content. Output is the mean of the channels (as `librosa.load(mono=True)`), at the file's
+//!   own rate, with the encoder delay and padding the file declares removed.
+//! - [`resample`]: rubato FFT resampler, librosa-compatible length and timing.
+//! - [`load`]: both in one call; [`write_wav_f32`] for debugging and golden files.
+//!
+//! Every failure is an [`AudioError`] whose `Display` is one line without the path; no input,
+//! however malformed, makes these functions panic.
+
+mod decode;
+mod error;
+mod mono;
+mod mp4_gapless;
+mod resample;
+mod sun_au;
+
+use std::path::Path;
+
+pub use decode::{decode_bytes, decode_file};
+pub use error::AudioError;
+pub use resample::{resample, resampled_len};
+
+/// Mono audio at `sample_rate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    /// Samples in [-1, 1] (floats may exceed it if the source does).
+    pub samples: Vec<f32>,
+    /// Samples per second.
+    pub sample_rate: u32,
+}
+
+impl Audio {
+    /// Length in seconds (0 for a zero sample rate rather than a division by zero).
+    pub fn duration_secs(&self) -> f64 {
+        if self.sample_rate == 0 {
+            return 0.0;
+        }
+        self.samples.len() as f64 / f64::from(self.sample_rate)
+    }
+}
+
+/// [`decode_file`], then [`resample`] when `target_sr` is given and differs from the file's.
+pub fn load(path: impl AsRef<Path>, target_sr: Option<u32>) -> Result<Audio, AudioError> {
+    let audio = decode_file(path)?;
+    match target_sr {
+        Some(target) if target != audio.sample_rate => Ok(Audio {
+            samples: resample(&audio.samples, audio.sample_rate, target)?,
+            sample_rate: target,
+        }),
+        _ => Ok(audio),
+    }
+}
+
+/// Writes `audio` as a mono 32-bit float WAV.
+pub fn write_wav_f32(path: impl AsRef<Path>, audio: &Audio) -> Result<(), AudioError> {
+    if audio.sample_rate == 0 {
+        return Err(AudioError::InvalidStream(
+            "cannot write a WAV with sample rate 0".into(),
+        ));
+    }
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: audio.sample_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let wav_error = |err: hound::Error| match err {
+        hound::Error::IoError(io) => AudioError::Io(io),
+        other => AudioError::WavWrite(AudioError::one_line(other)),
+    };
+    let mut writer = hound::WavWriter::create(path, spec).map_err(wav_error)?;
+    for &sample in &audio.samples {
+        writer.write_sample(sample).map_err(wav_error)?;
+    }
+    writer.finalize().map_err(wav_error)
+}
+
+/// Builders for crafted test inputs, shared by unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A canonical 44-byte-header WAV around `data` (format tag 1 = PCM, 3 = IEEE float).
+    pub(crate) fn wav_bytes(
+        format_tag: u16,
+        channels: u16,
+        sample_rate: u32,
+        bits: u16,
+        data: &[u8],
+    ) -> Vec<u8> {
+        let block_align = channels * bits / 8;
+        let mut wav = Vec::with_capacity(44 + data.len());
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes());
+        wav.extend_from_slice(&format_tag.to_le_bytes());
+        wav.extend_from_slice(&channels.to_le_bytes());
+        wav.extend_from_slice(&sample_rate.to_le_bytes());
+        wav.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
+        wav.extend_from_slice(&block_align.to_le_bytes());
+        wav.extend_from_slice(&bits.to_le_bytes());
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        wav.extend_from_slice(data);
+        wav
+    }
+}

@@ -1,0 +1,436 @@
+//! Decoding: any supported file or byte buffer -> mono f32 at the file's own sample rate.
+//!
+//! Containers and codecs come from symphonia 0.6 (plus libopus through
+//! `symphonia-adapter-libopus`); Sun/NeXT `.au` comes from `ausnd` (see [`crate::sun_au`]).
+//! This module owns the glue: content probing (the extension is only a hint), the decode loop,
+//! the packet-by-packet downmix into one growing `Vec`, gapless trimming that symphonia leaves to
+//! the caller (MP4 edit lists / iTunSMPB), truncation checks and error classification.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use symphonia::core::codecs::audio::well_known as codec_ids;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
+use symphonia::core::codecs::registry::CodecRegistry;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::well_known::{
+    FORMAT_ID_AIFF, FORMAT_ID_CAF, FORMAT_ID_FLAC, FORMAT_ID_ISOMP4, FORMAT_ID_MP3, FORMAT_ID_WAVE,
+};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::{MetadataOptions, RawValue};
+
+use crate::mono::{Downmix, PcmEncoding, Trim};
+use crate::{Audio, AudioError, mp4_gapless, sun_au};
+
+/// The MP3 synthesis filterbank's own delay (528 + 1 frames). Symphonia removes it only when a
+/// LAME/Lavc tag is present (together with the encoder delay the tag declares); without one it
+/// is still a property of every MP3 decoder, so it is removed here too, as ffmpeg does. The
+/// encoder's own delay (576 frames for LAME) stays: only a LAME tag can declare it.
+const MP3_DECODER_DELAY: u64 = 529;
+
+/// Upper bound on how many output samples may be reserved per input byte before decoding.
+/// A header may lie about its length; this keeps a 100-byte fuzz input from reserving gigabytes,
+/// while real files (worst realistic case: ~48 samples/byte for 8 kbit/s Opus) get one exact
+/// allocation.
+const MAX_RESERVE_SAMPLES_PER_BYTE: u64 = 64;
+/// Reservation floor so that tiny inputs still get a useful first allocation.
+const MIN_RESERVE_SAMPLES: u64 = 1 << 16;
+
+/// Where the encoded bytes come from. Files are streamed, never read whole into memory.
+#[derive(Clone)]
+pub(crate) enum Input {
+    File(PathBuf),
+    Bytes(SharedBytes),
+}
+
+/// Bytes shared between symphonia's reader and the second pass that MP4 edit lists need.
+#[derive(Clone)]
+pub(crate) struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+impl Input {
+    fn open(&self) -> Result<Box<dyn MediaSource>, AudioError> {
+        Ok(match self {
+            Input::File(path) => Box::new(File::open(path)?),
+            Input::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes.clone())),
+        })
+    }
+
+    fn byte_len(&self) -> Result<u64, AudioError> {
+        Ok(match self {
+            Input::File(path) => std::fs::metadata(path)?.len(),
+            Input::Bytes(bytes) => bytes.0.len() as u64,
+        })
+    }
+
+    fn extension(&self) -> Option<String> {
+        match self {
+            Input::File(path) => path.extension().and_then(|e| e.to_str()).map(str::to_owned),
+            Input::Bytes(_) => None,
+        }
+    }
+
+    /// The first bytes, to recognise formats symphonia does not know (Sun `.au`).
+    fn head(&self, len: usize) -> Result<Vec<u8>, AudioError> {
+        let mut source = self.open()?;
+        let mut head = Vec::with_capacity(len);
+        source.by_ref().take(len as u64).read_to_end(&mut head)?;
+        Ok(head)
+    }
+}
+
+/// Decodes `path` to mono f32 at its own sample rate.
+pub fn decode_file(path: impl AsRef<Path>) -> Result<Audio, AudioError> {
+    decode_input(Input::File(path.as_ref().to_path_buf()), None)
+}
+
+/// Decodes an in-memory file; `extension_hint` (e.g. `"mp3"`) only speeds up probing.
+pub fn decode_bytes(bytes: Vec<u8>, extension_hint: Option<&str>) -> Result<Audio, AudioError> {
+    decode_input(Input::Bytes(SharedBytes(Arc::new(bytes))), extension_hint)
+}
+
+fn decode_input(input: Input, extension_hint: Option<&str>) -> Result<Audio, AudioError> {
+    // Decoders are third-party code fed untrusted bytes: a panic inside one must become an
+    // error for this one file, not take down a batch job that is decoding thousands.
+    catch_unwind(AssertUnwindSafe(|| {
+        decode_input_unguarded(&input, extension_hint)
+    }))
+    .unwrap_or_else(|payload| {
+        let reason = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(AudioError::Corrupt(AudioError::one_line(format_args!(
+            "decoder panicked: {reason}"
+        ))))
+    })
+}
+
+fn decode_input_unguarded(
+    input: &Input,
+    extension_hint: Option<&str>,
+) -> Result<Audio, AudioError> {
+    let byte_len = input.byte_len()?;
+    if byte_len == 0 {
+        return Err(AudioError::Empty("the input is 0 bytes long".into()));
+    }
+    let head = input.head(24)?;
+    if head.starts_with(sun_au::MAGIC) {
+        sun_au::check_offset(&head, byte_len)?;
+        return match input {
+            Input::File(path) => {
+                sun_au::decode(std::io::BufReader::new(File::open(path)?), byte_len)
+            }
+            Input::Bytes(bytes) => sun_au::decode(std::io::Cursor::new(bytes.as_ref()), byte_len),
+        };
+    }
+    decode_with_symphonia(input, extension_hint, byte_len, true)
+}
+
+/// Symphonia's codecs plus libopus, built once.
+fn codec_registry() -> &'static CodecRegistry {
+    static REGISTRY: OnceLock<CodecRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut registry = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut registry);
+        registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
+        registry
+    })
+}
+
+fn decode_with_symphonia(
+    input: &Input,
+    extension_hint: Option<&str>,
+    byte_len: u64,
+    pcm_fast_path: bool,
+) -> Result<Audio, AudioError> {
+    let mss = MediaSourceStream::new(input.open()?, Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = extension_hint
+        .map(str::to_owned)
+        .or_else(|| input.extension())
+    {
+        hint.with_extension(&ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(classify_probe_error)?;
+
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| AudioError::UnsupportedFormat("no audio track in the container".into()))?
+        .clone();
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| {
+            AudioError::UnsupportedCodec("the audio track has no codec parameters".into())
+        })?
+        .clone();
+    // An unknown codec is reported as such even when its parameters are incomplete too.
+    if codec_registry().get_audio_decoder(params.codec).is_none() {
+        return Err(AudioError::UnsupportedCodec(format!(
+            "no decoder for codec id {} in the {} container",
+            params.codec,
+            format.format_info().short_name
+        )));
+    }
+    let sample_rate = match params.sample_rate {
+        Some(0) | None => {
+            return Err(AudioError::InvalidStream(
+                "sample rate is 0 or missing".into(),
+            ));
+        }
+        Some(rate) => rate,
+    };
+    let declared_channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+    if declared_channels == 0 {
+        return Err(AudioError::InvalidStream(
+            "the stream declares 0 channels".into(),
+        ));
+    }
+    let mut decoder = codec_registry()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(classify_stream_error)?;
+
+    let format_id = format.format_info().format;
+    let gapless = if format_id == FORMAT_ID_ISOMP4 {
+        mp4_trim(input, &mut *format, sample_rate)
+    } else if format_id == FORMAT_ID_MP3 && track.delay.unwrap_or(0) == 0 {
+        // Symphonia reports delay 0 both without a LAME tag and for a tag from an encoder it
+        // does not recognise; with a recognised tag the delay is always >= 529.
+        Trim {
+            skip_frames: MP3_DECODER_DELAY,
+            valid_frames: None,
+        }
+    } else {
+        Trim::default()
+    };
+    let raw_pcm = raw_pcm_encoding(&params).filter(|_| pcm_fast_path);
+    let reserve = track.num_frames.unwrap_or(0).min(
+        byte_len
+            .saturating_mul(MAX_RESERVE_SAMPLES_PER_BYTE)
+            .max(MIN_RESERVE_SAMPLES),
+    );
+    let mut mono = Downmix::new(reserve as usize, gapless);
+
+    let mut failed_packets = 0u64;
+    let mut last_error = None;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            // End of stream; ResetRequired means a chained stream with new parameters, which
+            // a single-clip loader treats as the end of the clip.
+            Ok(None) | Err(SymphoniaError::ResetRequired) => break,
+            // A demuxer error mid-stream (e.g. the data stops early) ends the stream like a
+            // player would; the truncation check below decides whether that is acceptable.
+            Err(err) => {
+                tracing::debug!("demuxer stopped: {err}");
+                last_error = Some(err.to_string());
+                break;
+            }
+        };
+        if packet.track_id != track.id {
+            continue;
+        }
+        if let Some(encoding) = raw_pcm {
+            mono.push_interleaved(&packet.data, declared_channels, encoding);
+            continue;
+        }
+        match decoder.decode(&packet) {
+            Ok(buffer) => mono.push_buffer(&buffer)?,
+            // Corrupt packets are skipped like players do; only a file with nothing decodable
+            // at all is an error.
+            Err(SymphoniaError::DecodeError(reason)) => {
+                failed_packets += 1;
+                last_error = Some(reason.to_owned());
+            }
+            Err(SymphoniaError::IoError(err)) => {
+                failed_packets += 1;
+                last_error = Some(err.to_string());
+            }
+            Err(err) => return Err(classify_stream_error(err)),
+        }
+    }
+    if failed_packets > 0 {
+        tracing::debug!("skipped {failed_packets} undecodable packets");
+    }
+
+    let decoded_frames = mono.decoded_frames;
+    let samples = mono.finish();
+    if samples.is_empty() {
+        return Err(match last_error {
+            Some(reason) => AudioError::Corrupt(AudioError::one_line(format_args!(
+                "no audio could be decoded ({reason})"
+            ))),
+            None => AudioError::Empty("the stream contains no audio frames".into()),
+        });
+    }
+    // Lossless containers declare an exact frame count: fewer decoded frames means the data
+    // stops early. Lossy demuxers may only estimate their length, so they are not checked.
+    let exact_length = [
+        FORMAT_ID_WAVE,
+        FORMAT_ID_AIFF,
+        FORMAT_ID_CAF,
+        FORMAT_ID_FLAC,
+    ];
+    if let Some(declared_frames) = track.num_frames
+        && exact_length.contains(&format_id)
+        && decoded_frames < declared_frames
+    {
+        return Err(AudioError::Truncated {
+            decoded_frames,
+            declared_frames,
+        });
+    }
+    Ok(Audio {
+        samples,
+        sample_rate,
+    })
+}
+
+/// The raw-bytes fast path applies to interleaved PCM whose samples fill their container
+/// (no bit shift), which is what symphonia's PCM decoder would decode one sample at a time.
+fn raw_pcm_encoding(params: &AudioCodecParameters) -> Option<PcmEncoding> {
+    use codec_ids::*;
+    let (encoding, width) = match params.codec {
+        CODEC_ID_PCM_U8 => (PcmEncoding::U8, 8),
+        CODEC_ID_PCM_S8 => (PcmEncoding::S8, 8),
+        CODEC_ID_PCM_S16LE => (PcmEncoding::S16Le, 16),
+        CODEC_ID_PCM_S16BE => (PcmEncoding::S16Be, 16),
+        CODEC_ID_PCM_S24LE => (PcmEncoding::S24Le, 24),
+        CODEC_ID_PCM_S24BE => (PcmEncoding::S24Be, 24),
+        CODEC_ID_PCM_S32LE => (PcmEncoding::S32Le, 32),
+        CODEC_ID_PCM_S32BE => (PcmEncoding::S32Be, 32),
+        CODEC_ID_PCM_F32LE => (PcmEncoding::F32Le, 32),
+        CODEC_ID_PCM_F32BE => (PcmEncoding::F32Be, 32),
+        CODEC_ID_PCM_F64LE => (PcmEncoding::F64Le, 64),
+        CODEC_ID_PCM_F64BE => (PcmEncoding::F64Be, 64),
+        _ => return None,
+    };
+    let full_width = |bits: Option<u32>| bits.is_none_or(|b| b == width);
+    (full_width(params.bits_per_sample) && full_width(params.bits_per_coded_sample))
+        .then_some(encoding)
+}
+
+fn classify_probe_error(err: SymphoniaError) -> AudioError {
+    match err {
+        SymphoniaError::Unsupported(_) => {
+            AudioError::UnsupportedFormat("no supported container or codec recognised".into())
+        }
+        // The probe scans for a known marker and runs out of bytes when there is none.
+        SymphoniaError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::UnsupportedFormat("no supported container or codec recognised".into())
+        }
+        // Demuxers reject impossible parameters themselves, with a static message (e.g. the
+        // WAV reader's "riff: invalid channel count"); those are invalid streams, not damage.
+        SymphoniaError::DecodeError(reason)
+            if reason.contains("channel") || reason.contains("sample rate") =>
+        {
+            AudioError::InvalidStream(reason.to_owned())
+        }
+        other => classify_stream_error(other),
+    }
+}
+
+fn classify_stream_error(err: SymphoniaError) -> AudioError {
+    match err {
+        SymphoniaError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::Corrupt("the data ends in the middle of a header".into())
+        }
+        SymphoniaError::IoError(io) => AudioError::Io(io),
+        SymphoniaError::Unsupported(what) => AudioError::UnsupportedCodec(what.to_owned()),
+        other => AudioError::Corrupt(AudioError::one_line(other)),
+    }
+}
+
+/// MP4/M4A gapless info: symphonia 0.6's isomp4 demuxer reads but does not apply edit lists
+/// (its source says "TODO: Support edits") and the AAC decoder does not trim, so the edit list
+/// (or, failing that, iTunes' `iTunSMPB` tag) is applied here.
+fn mp4_trim(input: &Input, format: &mut dyn FormatReader, sample_rate: u32) -> Trim {
+    let from_edit_list = input.open().ok().and_then(|mut source| {
+        // mp4parse reads from the start; symphonia's own reader keeps its separate handle.
+        source.seek(SeekFrom::Start(0)).ok()?;
+        mp4_gapless::edit_list_trim(&mut std::io::BufReader::new(source), sample_rate)
+    });
+    if let Some(trim) = from_edit_list
+        && trim.skip_frames > 0
+    {
+        return trim;
+    }
+    let itunsmpb = format.metadata().skip_to_latest().and_then(|revision| {
+        revision
+            .media
+            .tags
+            .iter()
+            .find_map(|tag| match &tag.raw.value {
+                RawValue::String(value)
+                    if tag.raw.key.to_ascii_lowercase().ends_with("itunsmpb") =>
+                {
+                    mp4_gapless::parse_itunsmpb(value)
+                }
+                _ => None,
+            })
+    });
+    itunsmpb.or(from_edit_list).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Interleaved 3-channel PCM in every fast-path encoding, decoded both through the raw
+    /// bytes path and through symphonia's own PCM decoder: the results must be identical.
+    #[test]
+    fn pcm_fast_path_matches_symphonia_decoder() {
+        let frames = 5000usize;
+        let channels = 3u16;
+        let cases: [(u16, u16, bool); 6] = [
+            (1, 8, false),
+            (1, 16, false),
+            (1, 24, false),
+            (1, 32, false),
+            (3, 32, true),
+            (3, 64, true),
+        ];
+        for (format_tag, bits, is_float) in cases {
+            let mut data = Vec::new();
+            for i in 0..frames * usize::from(channels) {
+                let x = ((i as f64) * 0.013).sin() * 0.9 - 0.05;
+                match (bits, is_float) {
+                    (8, _) => data.push(((x * 127.0) as i32 + 128) as u8),
+                    (16, _) => data.extend_from_slice(&((x * 32767.0) as i16).to_le_bytes()),
+                    (24, _) => {
+                        data.extend_from_slice(&((x * 8_388_607.0) as i32).to_le_bytes()[..3])
+                    }
+                    (32, false) => data.extend_from_slice(&((x * 2.0e9) as i32).to_le_bytes()),
+                    (32, true) => data.extend_from_slice(&(x as f32).to_le_bytes()),
+                    _ => data.extend_from_slice(&x.to_le_bytes()),
+                }
+            }
+            let wav = crate::test_support::wav_bytes(format_tag, channels, 22_050, bits, &data);
+            let input = Input::Bytes(SharedBytes(Arc::new(wav)));
+            let fast = decode_with_symphonia(&input, None, 1 << 20, true).unwrap();
+            let reference = decode_with_symphonia(&input, None, 1 << 20, false).unwrap();
+            assert_eq!(fast.samples.len(), frames, "{bits}-bit");
+            assert_eq!(fast, reference, "{bits}-bit float={is_float}");
+        }
+    }
+}
