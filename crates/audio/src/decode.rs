@@ -28,9 +28,11 @@ use crate::mono::{Downmix, PcmEncoding, Trim};
 use crate::{Audio, AudioError, mp4_gapless, sun_au};
 
 /// The MP3 synthesis filterbank's own delay (528 + 1 frames). Symphonia removes it only when a
-/// LAME/Lavc tag is present (together with the encoder delay the tag declares); without one it
-/// is still a property of every MP3 decoder, so it is removed here too, as ffmpeg does. The
-/// encoder's own delay (576 frames for LAME) stays: only a LAME tag can declare it.
+/// LAME/Lavc tag is present (together with the encoder delay the tag declares). For a file with
+/// a Xing/Info frame but no LAME extension it is removed here too, and for a file with neither
+/// it is kept: that is what libsndfile/mpg123 (and so librosa) do, and the features stage is
+/// checked against librosa. The encoder's own delay (576 frames for LAME) stays: only a LAME
+/// tag can declare it.
 const MP3_DECODER_DELAY: u64 = 529;
 
 /// Upper bound on how many output samples may be reserved per input byte before decoding.
@@ -213,7 +215,10 @@ fn decode_with_symphonia(
     let format_id = format.format_info().format;
     let gapless = if format_id == FORMAT_ID_ISOMP4 {
         mp4_trim(input, &mut *format, sample_rate)
-    } else if format_id == FORMAT_ID_MP3 && track.delay.unwrap_or(0) == 0 {
+    } else if format_id == FORMAT_ID_MP3
+        && track.delay.unwrap_or(0) == 0
+        && mp3_has_info_frame(input)
+    {
         // Symphonia reports delay 0 both without a LAME tag and for a tag from an encoder it
         // does not recognise; with a recognised tag the delay is always >= 529.
         Trim {
@@ -364,6 +369,52 @@ fn classify_stream_error(err: SymphoniaError) -> AudioError {
 /// MP4/M4A gapless info: symphonia 0.6's isomp4 demuxer reads but does not apply edit lists
 /// (its source says "TODO: Support edits") and the AAC decoder does not trim, so the edit list
 /// (or, failing that, iTunes' `iTunSMPB` tag) is applied here.
+/// Whether the first MP3 frame is a Xing/Info (VBR/CBR info) frame. Symphonia does not expose
+/// this, so the first 8 KiB are read again: skip an ID3v2 tag, find the first frame sync and
+/// look for the tag where the side information ends (at most 36 bytes into the frame).
+fn mp3_has_info_frame(input: &Input) -> bool {
+    let mut head = Vec::with_capacity(8192);
+    let Ok(source) = input.open() else {
+        return false;
+    };
+    if source.take(8192).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let mut start = 0usize;
+    if head.len() >= 10 && &head[..3] == b"ID3" {
+        // Syncsafe 28-bit size, plus the 10-byte header (and a 10-byte footer if flagged).
+        let size = head[6..10]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 7) | usize::from(b & 0x7f));
+        let footer = if head[5] & 0x10 != 0 { 10 } else { 0 };
+        start = 10 + size + footer;
+        if start >= head.len() {
+            // A large ID3 tag (cover art): read past it.
+            let Ok(mut source) = input.open() else {
+                return false;
+            };
+            if source.seek(SeekFrom::Start(start as u64)).is_err() {
+                return false;
+            }
+            head.clear();
+            if source.take(8192).read_to_end(&mut head).is_err() {
+                return false;
+            }
+            start = 0;
+        }
+    }
+    let Some(sync) = head[start.min(head.len())..]
+        .windows(2)
+        .position(|w| w[0] == 0xff && w[1] & 0xe0 == 0xe0)
+    else {
+        return false;
+    };
+    let frame = &head[start + sync..];
+    frame
+        .get(..40.min(frame.len()))
+        .is_some_and(|bytes| bytes.windows(4).any(|w| w == b"Xing" || w == b"Info"))
+}
+
 fn mp4_trim(input: &Input, format: &mut dyn FormatReader, sample_rate: u32) -> Trim {
     let from_edit_list = input.open().ok().and_then(|mut source| {
         // mp4parse reads from the start; symphonia's own reader keeps its separate handle.

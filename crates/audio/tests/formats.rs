@@ -22,9 +22,9 @@ const FORMATS: &[(&str, u32, f64, f64)] = &[
         131_072.0 / 44_100.0,
         0.0,
     ),
-    // 465 984 frames as ffmpeg decodes them, less the 529-frame decoder delay we remove.
+    // No Xing/LAME frame: the decoder delay stays, and the length is libsndfile's (librosa's).
     ("joram-16k-mono.mp3", 16_000, 465_984.0 / 16_000.0, 0.05),
-    ("bensound-thejazzpiano-mono.mp3", 44_100, 31.999, 0.05),
+    ("bensound-thejazzpiano-mono.mp3", 44_100, 1_413_504.0 / 44_100.0, 0.0),
     ("vibe-ace-kevin-macleod.ogg", 44_100, 61.4589, 0.05),
     ("jazz.00000.au", 22_050, 661_794.0 / 22_050.0, 0.0),
 ];

@@ -27,6 +27,10 @@ enum Command {
     /// Build, screen, split and cache data sets (GTZAN, FMA, folders, manifests).
     #[command(subcommand)]
     Dataset(cmd::dataset::Command),
+    /// Train a genre classifier (CRNN or CNN) on cached log-mel windows into a model directory.
+    Train(cmd::train::Args),
+    /// Genre probabilities and top genre of audio files with a trained model directory.
+    Predict(cmd::predict::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +40,8 @@ fn main() -> std::process::ExitCode {
         Command::Features(args) => cmd::features::run(args),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Dataset(command) => cmd::dataset::run(command),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Predict(args) => cmd::predict::run(args),
     };
     match result {
         Ok(code) => code,
@@ -53,7 +59,10 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Symphonia logs its own view of a bad packet; musicrec reports each bad file in one line of
+    // its own, so the decoder's chatter is off unless RUST_LOG asks for it.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},symphonia=off")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

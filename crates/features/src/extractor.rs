@@ -1,0 +1,302 @@
+//! The log-mel extractor: centred STFT (periodic Hann, zero padding), power spectrum, sparse mel
+//! projection and `power_to_db`, computed frame by frame into the output so the complex STFT is never
+//! held in memory. Plans, window and filterbank are built once per config and shared across threads.
+//!
+//! Why rustfft directly and not realfft: realfft computes one real FFT as a half-length complex FFT
+//! plus a twiddle post-pass, and that scalar post-pass cost more than the FFT itself here. We use the
+//! sibling identity instead: two real frames go into one complex FFT (frame t as the real part, frame
+//! t+1 as the imaginary part) and are separated by conjugate symmetry, which needs no twiddles and is
+//! fused with the power computation. Measured: 15% fewer instructions for the whole `features` run.
+
+use std::sync::Arc;
+
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
+use wide::f32x8;
+
+use crate::filterbank::{SparseFilterbank, mel_filterbank};
+use crate::{FeatureError, MelConfig};
+
+/// librosa `power_to_db` defaults: `amin` floors the power before the log, `ref` is 1.0 (so no offset).
+const AMIN: f32 = 1e-10;
+
+/// A log-mel spectrogram: row-major `[n_mels][n_frames]` dB values (row `m` is mel band `m` over time),
+/// the layout of librosa's output and of the `.npy` files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogMel {
+    pub n_mels: usize,
+    pub n_frames: usize,
+    pub data: Vec<f32>,
+}
+
+impl LogMel {
+    /// The dB value of band `mel` at frame `frame`.
+    pub fn get(&self, mel: usize, frame: usize) -> f32 {
+        self.data[mel * self.n_frames + frame]
+    }
+
+    /// All frames of band `mel`.
+    pub fn band(&self, mel: usize) -> &[f32] {
+        &self.data[mel * self.n_frames..(mel + 1) * self.n_frames]
+    }
+}
+
+/// Computes log-mel spectrograms for one [`MelConfig`]. Build once, call [`MelExtractor::log_mel`] from
+/// any number of threads: it holds only immutable state (FFT plan, window, sparse filterbank).
+#[derive(Clone)]
+pub struct MelExtractor {
+    config: MelConfig,
+    fft: Arc<dyn Fft<f32>>,
+    window: Vec<f32>,
+    filterbank: SparseFilterbank,
+}
+
+impl std::fmt::Debug for MelExtractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MelExtractor")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MelExtractor {
+    /// Validates `cfg` and prepares the FFT plan, window and filterbank.
+    pub fn new(cfg: &MelConfig) -> Result<Self, FeatureError> {
+        cfg.validate()?;
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(cfg.n_fft);
+        // Periodic Hann (scipy get_window("hann", n, fftbins=True)), computed in f64 like scipy.
+        let n = cfg.n_fft as f64;
+        let window = (0..cfg.n_fft)
+            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n).cos()) as f32)
+            .collect();
+        let dense = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax);
+        let filterbank = SparseFilterbank::from_dense(&dense, cfg.n_mels, cfg.n_bins());
+        Ok(Self {
+            config: cfg.clone(),
+            fft,
+            window,
+            filterbank,
+        })
+    }
+
+    /// The configuration this extractor computes.
+    pub fn config(&self) -> &MelConfig {
+        &self.config
+    }
+
+    /// Log-mel spectrogram (dB) of mono `samples` already at `config().sample_rate`, equal to librosa's
+    /// `power_to_db(melspectrogram(y=samples, ...), ref=1.0, amin=1e-10, top_db=...)`.
+    pub fn log_mel(&self, samples: &[f32]) -> LogMel {
+        let cfg = &self.config;
+        let n_mels = self.filterbank.n_mels();
+        let n_frames = cfg.n_frames(samples.len());
+        let mut data = vec![0.0f32; n_mels * n_frames];
+
+        // Buffers reused by every frame: no allocation inside the loop.
+        let n_fft = cfg.n_fft;
+        let mut packed = vec![Complex::<f32>::default(); n_fft];
+        let mut scratch = vec![Complex::<f32>::default(); self.fft.get_inplace_scratch_len()];
+        let mut power_a = self.filterbank.power_buffer();
+        let mut power_b = self.filterbank.power_buffer();
+
+        let pad = n_fft / 2;
+        let start_of = |t: usize| (t * cfg.hop_length) as isize - pad as isize;
+        let mut t = 0;
+        while t < n_frames {
+            let has_b = t + 1 < n_frames;
+            self.window_pair(
+                samples,
+                start_of(t),
+                has_b.then(|| start_of(t + 1)),
+                &mut packed,
+            );
+            self.fft.process_with_scratch(&mut packed, &mut scratch);
+            // With Z = FFT(a + i b): A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i,
+            // so |A[k]|^2 = |Z[k] + conj Z[N-k]|^2 / 4 and |B[k]|^2 = |Z[k] - conj Z[N-k]|^2 / 4.
+            let z0 = packed[0];
+            power_a[0] = z0.re * z0.re;
+            power_b[0] = z0.im * z0.im;
+            let n_bins = cfg.n_bins();
+            let mirrored = packed[n_fft - n_bins + 1..].iter().rev();
+            for (((z, r), pa), pb) in packed[1..n_bins]
+                .iter()
+                .zip(mirrored)
+                .zip(&mut power_a[1..n_bins])
+                .zip(&mut power_b[1..n_bins])
+            {
+                let (sum_re, sum_im) = (z.re + r.re, z.im - r.im);
+                let (dif_re, dif_im) = (z.re - r.re, z.im + r.im);
+                *pa = 0.25 * (sum_re * sum_re + sum_im * sum_im);
+                *pb = 0.25 * (dif_re * dif_re + dif_im * dif_im);
+            }
+            self.filterbank
+                .apply_strided(&power_a, &mut data[t..], n_frames);
+            if has_b {
+                self.filterbank
+                    .apply_strided(&power_b, &mut data[t + 1..], n_frames);
+            }
+            t += 2;
+        }
+        power_to_db_in_place(&mut data, cfg.top_db);
+        LogMel {
+            n_mels,
+            n_frames,
+            data,
+        }
+    }
+
+    /// Writes `window * frame` of the frame starting at `start_a` into the real parts of `packed` and of
+    /// the one at `start_b` (or zeros) into the imaginary parts. Samples outside the signal are zero
+    /// (librosa's `center=True, pad_mode="constant"`).
+    #[inline]
+    fn window_pair(
+        &self,
+        samples: &[f32],
+        start_a: isize,
+        start_b: Option<isize>,
+        packed: &mut [Complex<f32>],
+    ) {
+        let n = packed.len();
+        let inside = |start: isize| start >= 0 && start as usize + n <= samples.len();
+        if let Some(start_b) = start_b
+            && inside(start_a)
+            && inside(start_b)
+        {
+            let a = &samples[start_a as usize..start_a as usize + n];
+            let b = &samples[start_b as usize..start_b as usize + n];
+            for (((z, &x), &y), &w) in packed.iter_mut().zip(a).zip(b).zip(&self.window) {
+                *z = Complex {
+                    re: x * w,
+                    im: y * w,
+                };
+            }
+            return;
+        }
+        let sample = |start: isize, i: usize| -> f32 {
+            let idx = start + i as isize;
+            if idx >= 0 && (idx as usize) < samples.len() {
+                samples[idx as usize]
+            } else {
+                0.0
+            }
+        };
+        for (i, (z, &w)) in packed.iter_mut().zip(&self.window).enumerate() {
+            let im = start_b.map_or(0.0, |start_b| sample(start_b, i) * w);
+            *z = Complex {
+                re: sample(start_a, i) * w,
+                im,
+            };
+        }
+    }
+}
+
+/// librosa `power_to_db(S, ref=1.0, amin=1e-10, top_db)`: `10*log10(max(S, amin))`, then floored at
+/// `max - top_db`. Eight values at a time with `wide`'s vectorised `ln` (Cephes `logf`): libm's scalar
+/// `log10f` was a sixth of all instructions. `(10 / ln 10) * ln(x)` differs from `log10f` by ~1e-5 dB.
+fn power_to_db_in_place(data: &mut [f32], top_db: Option<f32>) {
+    const LANES: usize = 8;
+    let db_per_neper = f32x8::splat(10.0 / std::f32::consts::LN_10);
+    let amin = f32x8::splat(AMIN);
+    let mut max_db = f32x8::splat(f32::NEG_INFINITY);
+    for chunk in data.chunks_mut(LANES) {
+        let mut lanes = [AMIN; LANES];
+        lanes[..chunk.len()].copy_from_slice(chunk);
+        let db = f32x8::from(lanes).max(amin).ln() * db_per_neper;
+        chunk.copy_from_slice(&db.to_array()[..chunk.len()]);
+        max_db = max_db.max(db);
+    }
+    if let Some(top_db) = top_db {
+        let floor = max_db
+            .to_array()
+            .into_iter()
+            .fold(f32::NEG_INFINITY, f32::max)
+            - top_db;
+        for x in data.iter_mut() {
+            *x = x.max(floor);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(freq: f32, sr: u32, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (2.0 * std::f32::consts::PI * freq * i as f32 / sr as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn sine_energy_lands_in_the_band_containing_its_frequency() {
+        let cfg = MelConfig::librosa();
+        let ex = MelExtractor::new(&cfg).unwrap();
+        let mel = ex.log_mel(&sine(1000.0, cfg.sample_rate, 22_050));
+        assert_eq!(mel.n_mels, 128);
+        assert_eq!(mel.n_frames, 1 + 22_050 / 512);
+        let mid = mel.n_frames / 2;
+        let loudest = (0..mel.n_mels)
+            .max_by(|&a, &b| mel.get(a, mid).total_cmp(&mel.get(b, mid)))
+            .unwrap();
+        // Band centres of the Slaney scale: find the one nearest 1 kHz.
+        let centres: Vec<f64> = (0..cfg.n_mels + 2)
+            .map(|i| {
+                let top = crate::filterbank::hz_to_mel(cfg.sample_rate as f64 / 2.0);
+                crate::filterbank::mel_to_hz(top * i as f64 / (cfg.n_mels + 1) as f64)
+            })
+            .collect();
+        let expected = (0..cfg.n_mels)
+            .min_by(|&a, &b| {
+                (centres[a + 1] - 1000.0)
+                    .abs()
+                    .total_cmp(&(centres[b + 1] - 1000.0).abs())
+            })
+            .unwrap();
+        assert!(
+            loudest.abs_diff(expected) <= 1,
+            "loudest band {loudest}, expected {expected}"
+        );
+    }
+
+    #[test]
+    fn top_db_floors_output_and_none_keeps_amin_floor() {
+        let mut cfg = MelConfig::librosa();
+        let ex = MelExtractor::new(&cfg).unwrap();
+        let mel = ex.log_mel(&sine(440.0, cfg.sample_rate, 8000));
+        let max = mel.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let min = mel.data.iter().copied().fold(f32::INFINITY, f32::min);
+        assert!((max - min - 80.0).abs() < 1e-3, "range {}", max - min);
+
+        cfg.top_db = None;
+        let silent = MelExtractor::new(&cfg).unwrap().log_mel(&[0.0; 4096]);
+        assert!(
+            silent.data.iter().all(|&x| (x + 100.0).abs() < 1e-4),
+            "{:?}",
+            &silent.data[..4]
+        );
+    }
+
+    #[test]
+    fn empty_and_short_inputs_give_padded_frames() {
+        let ex = MelExtractor::new(&MelConfig::choi()).unwrap();
+        let empty = ex.log_mel(&[]);
+        assert_eq!(
+            (empty.n_mels, empty.n_frames, empty.data.len()),
+            (96, 1, 96)
+        );
+        let short = ex.log_mel(&sine(300.0, 12_000, 100));
+        assert_eq!(short.n_frames, 1);
+        assert!(short.data.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn output_does_not_depend_on_thread() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<MelExtractor>();
+        let ex = MelExtractor::new(&MelConfig::librosa()).unwrap();
+        let signal = sine(3000.0, 22_050, 30_000);
+        let here = ex.log_mel(&signal);
+        let there = std::thread::scope(|s| s.spawn(|| ex.log_mel(&signal)).join().unwrap());
+        assert_eq!(here, there);
+    }
+}

@@ -1,0 +1,28 @@
+//! musicrec's `recommend` stage: similarity search over track embeddings (the CRNN's vector before
+//! its classification layer, any width), the paper's two recommendation methods (similarity, and
+//! similarity plus genre information), Rocchio feedback re-ranking, de-duplication and artist
+//! variety, and offline quality metrics (genre precision@k).
+//!
+//! Works on plain in-memory data: track ids are `i64`, embeddings `f32` row-major. Start with
+//! [`EmbeddingIndex::new`], then [`EmbeddingIndex::recommend`] or [`EmbeddingIndex::search`].
+//! Scores are "higher = more similar" for every [`Metric`]. See README.md beside this crate for the
+//! benchmark and the measurements behind the defaults.
+
+mod error;
+mod index;
+mod kernels;
+mod metric;
+pub mod offline;
+mod recommend;
+mod search;
+pub mod synthetic;
+
+pub use error::{RecommendError, Result};
+pub use index::{CentroidKind, EmbeddingIndex, TrackMeta};
+pub use metric::Metric;
+pub use recommend::{
+    Feedback, GenreBlend, Method, RecommendRequest, Recommendations, Rocchio, SeedCombination,
+};
+pub use search::{
+    AUTO_QUANTIZE_MIN_ROWS, DEFAULT_RESCORE_CANDIDATES, Hit, SearchMode, SearchResult,
+};
