@@ -1,0 +1,78 @@
+//! The catalog's error type. Every `Display` is one line.
+
+use std::path::PathBuf;
+
+/// Why a catalog operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// The file exists but is not a musicrec catalog; it was left untouched.
+    #[error("{}: not a musicrec catalog ({reason}); refusing to open or modify it", path.display())]
+    NotACatalog {
+        /// The file that was refused.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The catalog was written by a newer musicrec with a schema this one does not know.
+    #[error("{}: catalog schema is newer than this musicrec supports; upgrade musicrec", path.display())]
+    SchemaTooNew {
+        /// The catalog file.
+        path: PathBuf,
+    },
+    /// An SQLite error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Applying the schema migrations failed.
+    #[error("schema migration failed: {0}")]
+    Migration(String),
+    /// A file or folder could not be read or created.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The model id is not registered in the catalog.
+    #[error("unknown model {0:?}")]
+    UnknownModel(String),
+    /// The model id is registered with a different genre list or embedding size.
+    #[error("model {model:?} is already registered with {reason}")]
+    ModelMismatch {
+        /// The model id.
+        model: String,
+        /// What differs.
+        reason: String,
+    },
+    /// No track has this id.
+    #[error("unknown track id {0}")]
+    UnknownTrack(i64),
+    /// No user has this id.
+    #[error("unknown user id {0}")]
+    UnknownUser(i64),
+    /// An argument was out of range or malformed.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// Stored data does not decode (e.g. an embedding BLOB of the wrong length).
+    #[error("corrupt catalog data: {0}")]
+    CorruptData(String),
+    /// The platform has no data directory (no home directory).
+    #[error("no platform data directory (no home directory?); pass a catalog path explicitly")]
+    NoDataDir,
+}
+
+impl From<rusqlite_migration::Error> for CatalogError {
+    fn from(err: rusqlite_migration::Error) -> Self {
+        CatalogError::Migration(one_line(err))
+    }
+}
+
+/// Collapses a library message onto one line.
+pub(crate) fn one_line(message: impl std::fmt::Display) -> String {
+    message
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

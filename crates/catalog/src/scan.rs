@@ -1,0 +1,658 @@
+//! The library scan: folders in, one embedding per audio file out, committed track by track.
+//!
+//! Phases:
+//! 1. **Walk** the roots (walkdir) and stat every audio file.
+//! 2. **Plan** against [`crate::CatalogStore::scan_index`]: a file with the same path, size and
+//!    mtime as a stored track that already has this model's embedding is *unchanged* and is not
+//!    even opened; a file that failed before and did not change is skipped (unless
+//!    [`ScanOptions::retry_failed`]); everything else becomes a job.
+//! 3. **Work**, in a rayon pool of [`ScanOptions::jobs`] threads: hash the file (blake3); same
+//!    content at the same path only refreshes size/mtime; a new path whose content belongs to a
+//!    stored track whose file is gone is a *move* (the row, its embeddings and feedback keep
+//!    their id); otherwise tags are read (lofty) and the [`TrackEmbedder`] embeds it.
+//! 4. **Write**: one writer (this thread) receives results from a channel and commits whatever
+//!    has arrived, in one transaction per batch. A killed scan therefore loses only the tracks
+//!    in flight, and the rerun finds the committed ones unchanged: nothing is lost or stored
+//!    twice (paths are unique, embeddings keyed by track and model).
+//! 5. **Prune**: stored tracks under the scanned roots whose file no longer exists (and that no
+//!    move claimed) are flagged missing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::UNIX_EPOCH;
+
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::error::one_line;
+use crate::store::{FileFacts, ScanUpdate};
+use crate::{CatalogError, CatalogStore, ModelInfo, Result, TrackEmbedding, TrackId};
+
+/// File extensions (lower case) scanned by default: what `musicrec-audio` decodes (WAV, Sun
+/// `.au`, FLAC, MP3, Ogg Vorbis/Opus, AAC/MP4, AIFF, CAF, Matroska audio). WMA is not among them.
+/// Same list as `musicrec_datasets::AUDIO_EXTENSIONS` plus `caf` and `mka`.
+pub const AUDIO_EXTENSIONS: [&str; 16] = [
+    "wav", "wave", "au", "snd", "flac", "mp3", "ogg", "oga", "opus", "m4a", "mp4", "aac", "aif",
+    "aiff", "caf", "mka",
+];
+
+/// Most results the writer commits in one transaction.
+const MAX_BATCH: usize = 64;
+
+/// A model that turns one audio file into an embedding and genre probabilities.
+pub trait TrackEmbedder: Sync {
+    /// Identifies the model (weights and configuration) that produced an embedding.
+    fn model_id(&self) -> &str;
+    /// Genres, embedding size and configuration, stored with the model id.
+    fn model_info(&self) -> ModelInfo;
+    /// Decodes and embeds `path`; `Err` is a one-line reason (undecodable, too short, ...).
+    fn embed(&self, path: &Path) -> std::result::Result<TrackEmbedding, String>;
+}
+
+/// How to scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Worker threads; 0 = one per core.
+    pub jobs: usize,
+    /// Extensions to scan (case-insensitive, with or without dot); empty = [`AUDIO_EXTENSIONS`].
+    pub extensions: Vec<String>,
+    /// Follow symbolic links (to files and folders); when false, links are skipped.
+    pub follow_links: bool,
+    /// Retry files whose failure is recorded even when they did not change.
+    pub retry_failed: bool,
+}
+
+/// What a scan did. Every audio file found is counted exactly once in
+/// `added + updated + moved + unchanged + failed + skipped_failed`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Files found under the roots that pass the extension filter.
+    pub found: usize,
+    /// New tracks embedded.
+    pub added: usize,
+    /// Stored tracks (re-)embedded: content changed, or no embedding for this model yet.
+    pub updated: usize,
+    /// Stored tracks found under a new path (embedding kept).
+    pub moved: usize,
+    /// Stored tracks left as they were (at most their size/mtime refreshed).
+    pub unchanged: usize,
+    /// Stored tracks under the roots whose file is gone, now flagged missing.
+    pub pruned: usize,
+    /// Files that failed in this scan (reasons in `failures` and in the catalog).
+    pub failed: usize,
+    /// Files skipped because they failed before and did not change.
+    pub skipped_failed: usize,
+    /// This scan's failures: path and one-line reason.
+    pub failures: Vec<(PathBuf, String)>,
+}
+
+/// A file that needs more than a stat.
+#[derive(Debug)]
+struct Job {
+    path: PathBuf,
+    size_bytes: u64,
+    mtime_ns: i64,
+    known: Option<KnownTrack>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct KnownTrack {
+    id: TrackId,
+    content_hash: blake3::Hash,
+    has_embedding: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Added,
+    Updated,
+    Moved,
+    Unchanged,
+    Failed,
+}
+
+/// A stored track with this model's embedding whose path was not found by the walk: a possible
+/// source of a move.
+#[derive(Debug)]
+struct MoveSource {
+    id: TrackId,
+    path: PathBuf,
+    missing: bool,
+}
+
+/// Scans `roots` with `embedder` into `store` (see the module doc). `progress` gets the number
+/// of files to process as its length and advances as results are committed; styling and
+/// finishing it is the caller's.
+pub fn scan<S, E>(
+    store: &mut S,
+    roots: &[PathBuf],
+    embedder: &E,
+    options: &ScanOptions,
+    progress: &ProgressBar,
+) -> Result<ScanReport>
+where
+    S: CatalogStore + ?Sized,
+    E: TrackEmbedder + ?Sized,
+{
+    if roots.is_empty() {
+        return Err(CatalogError::Invalid("no folder to scan".into()));
+    }
+    let model_id = embedder.model_id().to_owned();
+    let model = embedder.model_info();
+    store.register_model(&model_id, &model)?;
+
+    let roots = roots
+        .iter()
+        .map(|root| {
+            std::fs::canonicalize(root).map_err(|source| CatalogError::Io {
+                path: root.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let extensions = extension_filter(&options.extensions);
+    progress.set_message("walking folders");
+    let walk = walk(&roots, &extensions, options.follow_links);
+
+    let mut report = ScanReport {
+        found: walk.files.len(),
+        ..ScanReport::default()
+    };
+    let index = store.scan_index(&model_id)?;
+    let stored: HashMap<&Path, &crate::IndexedTrack> =
+        index.tracks.iter().map(|t| (t.path.as_path(), t)).collect();
+    let failed_before: HashMap<&Path, (u64, i64)> = index
+        .failures
+        .iter()
+        .map(|f| (f.path.as_path(), (f.size_bytes, f.mtime_ns)))
+        .collect();
+
+    let mut immediate = Vec::new();
+    let mut jobs = Vec::new();
+    for (path, stat) in &walk.files {
+        let (size_bytes, mtime_ns) = match stat {
+            Ok(stat) => *stat,
+            Err(reason) => {
+                report.failed += 1;
+                report.failures.push((path.clone(), reason.clone()));
+                immediate.push(failed(path, None, reason.clone(), None));
+                continue;
+            }
+        };
+        if !options.retry_failed
+            && failed_before.get(path.as_path()) == Some(&(size_bytes, mtime_ns))
+        {
+            report.skipped_failed += 1;
+            continue;
+        }
+        let known = stored.get(path.as_path());
+        if let Some(track) = known
+            && track.has_embedding
+            && track.file.size_bytes == size_bytes
+            && track.file.mtime_ns == mtime_ns
+        {
+            report.unchanged += 1;
+            if track.missing {
+                // Back after being missing (e.g. a drive mounted again).
+                immediate.push(ScanUpdate::Refreshed {
+                    track: track.id,
+                    file: track.file,
+                });
+            }
+            continue;
+        }
+        jobs.push(Job {
+            path: path.clone(),
+            size_bytes,
+            mtime_ns,
+            known: known.map(|t| KnownTrack {
+                id: t.id,
+                content_hash: t.file.content_hash,
+                has_embedding: t.has_embedding,
+            }),
+        });
+    }
+    if !immediate.is_empty() {
+        store.apply_scan_updates(&model_id, &immediate)?;
+    }
+
+    let mut sources: HashMap<blake3::Hash, Vec<MoveSource>> = HashMap::new();
+    for track in &index.tracks {
+        if track.has_embedding && !walk.files.contains_key(&track.path) {
+            sources
+                .entry(track.file.content_hash)
+                .or_default()
+                .push(MoveSource {
+                    id: track.id,
+                    path: track.path.clone(),
+                    missing: track.missing,
+                });
+        }
+    }
+    let moves = MoveClaims {
+        sources: Mutex::new(sources),
+        claimed: Mutex::new(HashSet::new()),
+    };
+
+    progress.set_length(jobs.len() as u64);
+    progress.set_position(0);
+    progress.set_message("embedding");
+    let context = JobContext {
+        embedder,
+        model: &model,
+        moves: &moves,
+    };
+    run_jobs(
+        store,
+        &model_id,
+        &jobs,
+        &context,
+        options.jobs,
+        progress,
+        &mut report,
+    )?;
+
+    // Prune: only files that are really gone, under the roots just walked, outside folders the
+    // walk could not read, and not claimed by a move.
+    let claimed = moves
+        .claimed
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let pruned: Vec<ScanUpdate> = index
+        .tracks
+        .iter()
+        .filter(|t| !t.missing && !claimed.contains(&t.id))
+        .filter(|t| !walk.files.contains_key(&t.path))
+        .filter(|t| roots.iter().any(|root| t.path.starts_with(root)))
+        .filter(|t| !walk.unreadable.iter().any(|dir| t.path.starts_with(dir)))
+        .filter(|t| is_gone(&t.path))
+        .map(|t| ScanUpdate::Missing { track: t.id })
+        .collect();
+    report.pruned = pruned.len();
+    for chunk in pruned.chunks(1000) {
+        store.apply_scan_updates(&model_id, chunk)?;
+    }
+    tracing::info!(
+        "scan: {} found, {} added, {} updated, {} moved, {} unchanged, {} pruned, {} failed, {} skipped (failed before)",
+        report.found,
+        report.added,
+        report.updated,
+        report.moved,
+        report.unchanged,
+        report.pruned,
+        report.failed,
+        report.skipped_failed
+    );
+    Ok(report)
+}
+
+/// Runs the jobs on a pool while this thread writes their results.
+fn run_jobs<S, E>(
+    store: &mut S,
+    model_id: &str,
+    jobs: &[Job],
+    context: &JobContext<'_, E>,
+    threads: usize,
+    progress: &ProgressBar,
+    report: &mut ScanReport,
+) -> Result<()>
+where
+    S: CatalogStore + ?Sized,
+    E: TrackEmbedder + ?Sized,
+{
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("musicrec-scan-{i}"))
+        .build()
+        .map_err(|e| {
+            CatalogError::Invalid(format!("cannot start scan workers: {}", one_line(e)))
+        })?;
+    // Bounded: workers wait when the writer falls behind instead of piling up results.
+    let (sender, receiver) = mpsc::sync_channel::<(ScanUpdate, Outcome)>(2 * MAX_BATCH);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let stop = &stop;
+        let workers = scope.spawn(move || {
+            pool.install(|| {
+                jobs.par_iter().for_each_with(sender, |sender, job| {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    // A send fails only when the writer has stopped.
+                    if sender.send(context.run(job)).is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                });
+            });
+        });
+        let mut batch: Vec<(ScanUpdate, Outcome)> = Vec::with_capacity(MAX_BATCH);
+        let mut updates: Vec<ScanUpdate> = Vec::with_capacity(MAX_BATCH);
+        let written = loop {
+            let Ok(first) = receiver.recv() else {
+                break Ok(());
+            };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            updates.clear();
+            updates.extend(batch.iter().map(|(update, _)| update.clone()));
+            if let Err(err) = store.apply_scan_updates(model_id, &updates) {
+                stop.store(true, Ordering::Relaxed);
+                break Err(err);
+            }
+            for (update, outcome) in batch.drain(..) {
+                match outcome {
+                    Outcome::Added => report.added += 1,
+                    Outcome::Updated => report.updated += 1,
+                    Outcome::Moved => report.moved += 1,
+                    Outcome::Unchanged => report.unchanged += 1,
+                    Outcome::Failed => {
+                        report.failed += 1;
+                        if let ScanUpdate::Failed { path, reason, .. } = update {
+                            report.failures.push((path, reason));
+                        }
+                    }
+                }
+                progress.inc(1);
+            }
+        };
+        // Dropping the receiver makes every pending send fail, so the workers wind down.
+        drop(receiver);
+        if workers.join().is_err() {
+            return Err(CatalogError::Invalid(
+                "a scan worker thread panicked".into(),
+            ));
+        }
+        written
+    })
+}
+
+/// What every job needs besides the job itself.
+struct JobContext<'a, E: ?Sized> {
+    embedder: &'a E,
+    model: &'a ModelInfo,
+    moves: &'a MoveClaims,
+}
+
+struct MoveClaims {
+    sources: Mutex<HashMap<blake3::Hash, Vec<MoveSource>>>,
+    claimed: Mutex<HashSet<TrackId>>,
+}
+
+impl MoveClaims {
+    /// Takes a stored track with this content whose file is gone, so that no other file claims it.
+    fn claim(&self, hash: &blake3::Hash) -> Option<TrackId> {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let candidates = sources.get_mut(hash)?;
+        let position = candidates
+            .iter()
+            .position(|c| c.missing || is_gone(&c.path))?;
+        let source = candidates.swap_remove(position);
+        self.claimed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(source.id);
+        Some(source.id)
+    }
+}
+
+impl<E: TrackEmbedder + ?Sized> JobContext<'_, E> {
+    fn run(&self, job: &Job) -> (ScanUpdate, Outcome) {
+        let stale_track = job.known.map(|k| k.id);
+        let fail = |reason: String| {
+            (
+                failed(
+                    &job.path,
+                    Some((job.size_bytes, job.mtime_ns)),
+                    reason,
+                    stale_track,
+                ),
+                Outcome::Failed,
+            )
+        };
+        let content_hash = match hash_file(&job.path) {
+            Ok(hash) => hash,
+            Err(err) => return fail(format!("cannot read the file: {}", one_line(err))),
+        };
+        let file = FileFacts {
+            content_hash,
+            size_bytes: job.size_bytes,
+            mtime_ns: job.mtime_ns,
+        };
+        match job.known {
+            Some(known) if known.has_embedding && known.content_hash == content_hash => {
+                return (
+                    ScanUpdate::Refreshed {
+                        track: known.id,
+                        file,
+                    },
+                    Outcome::Unchanged,
+                );
+            }
+            None => {
+                if let Some(track) = self.moves.claim(&content_hash) {
+                    let tags = crate::read_tags(&job.path);
+                    let path = job.path.clone();
+                    return (
+                        ScanUpdate::Moved {
+                            track,
+                            path,
+                            file,
+                            tags,
+                        },
+                        Outcome::Moved,
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+        let output = match catch_unwind(AssertUnwindSafe(|| self.embedder.embed(&job.path))) {
+            Ok(Ok(output)) => output,
+            Ok(Err(reason)) => return fail(one_line(reason)),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                return fail(format!("embedder panicked: {}", one_line(message)));
+            }
+        };
+        if let Err(reason) = check_shape(self.model, &output) {
+            return fail(reason);
+        }
+        let tags = crate::read_tags(&job.path);
+        let outcome = if job.known.is_some() {
+            Outcome::Updated
+        } else {
+            Outcome::Added
+        };
+        (
+            ScanUpdate::Embedded {
+                path: job.path.clone(),
+                file,
+                tags,
+                output,
+            },
+            outcome,
+        )
+    }
+}
+
+/// The output must fit the model, or the whole batch would be refused by the store.
+fn check_shape(model: &ModelInfo, output: &TrackEmbedding) -> std::result::Result<(), String> {
+    if output.embedding.len() != model.embedding_dim {
+        return Err(format!(
+            "embedder returned {} values, the model declares {}",
+            output.embedding.len(),
+            model.embedding_dim
+        ));
+    }
+    if output.genre_probs.len() != model.genres.len() {
+        return Err(format!(
+            "embedder returned {} genre probabilities for {} genres",
+            output.genre_probs.len(),
+            model.genres.len()
+        ));
+    }
+    if !output
+        .embedding
+        .iter()
+        .chain(&output.genre_probs)
+        .all(|v| v.is_finite())
+    {
+        return Err("embedder returned a non-finite value".into());
+    }
+    Ok(())
+}
+
+fn failed(
+    path: &Path,
+    stat: Option<(u64, i64)>,
+    reason: String,
+    stale_track: Option<TrackId>,
+) -> ScanUpdate {
+    ScanUpdate::Failed {
+        path: path.to_path_buf(),
+        size_bytes: stat.map(|s| s.0),
+        mtime_ns: stat.map(|s| s.1),
+        reason,
+        stale_track,
+    }
+}
+
+fn hash_file(path: &Path) -> std::io::Result<blake3::Hash> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(path)?)?;
+    Ok(hasher.finalize())
+}
+
+/// True only when the file system says the path does not exist (an error asking is not "gone").
+fn is_gone(path: &Path) -> bool {
+    matches!(path.try_exists(), Ok(false))
+}
+
+fn extension_filter(requested: &[String]) -> HashSet<String> {
+    if requested.is_empty() {
+        return AUDIO_EXTENSIONS.iter().map(|e| (*e).to_owned()).collect();
+    }
+    requested
+        .iter()
+        .map(|e| e.trim().trim_start_matches('.').to_lowercase())
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+/// Size and mtime of each file, or why they could not be read.
+type FileStat = std::result::Result<(u64, i64), String>;
+
+struct Walk {
+    /// Audio files by canonical path (sorted, so scans are reproducible).
+    files: BTreeMap<PathBuf, FileStat>,
+    /// Folders the walk could not enter: nothing under them is pruned.
+    unreadable: Vec<PathBuf>,
+}
+
+fn walk(roots: &[PathBuf], extensions: &HashSet<String>, follow_links: bool) -> Walk {
+    let mut files = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for root in roots {
+        for entry in walkdir::WalkDir::new(root).follow_links(follow_links) {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let path = err.path().unwrap_or(root).to_path_buf();
+                    tracing::warn!("{}: cannot read: {}", path.display(), one_line(&err));
+                    unreadable.push(path);
+                    continue;
+                }
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let has_audio_extension = entry
+                .path()
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e.to_lowercase()));
+            if !has_audio_extension {
+                continue;
+            }
+            let path = entry.path().to_path_buf();
+            let stat = if path.to_str().is_none() {
+                Err("the path is not valid UTF-8; rename the file".to_owned())
+            } else {
+                entry
+                    .metadata()
+                    .map_err(|e| format!("cannot stat the file: {}", one_line(e)))
+                    .map(|meta| (meta.len(), mtime_ns(&meta)))
+            };
+            files.insert(path, stat);
+        }
+    }
+    Walk { files, unreadable }
+}
+
+/// Modification time in Unix nanoseconds (negative before 1970; 0 where the platform has none).
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    match meta.modified() {
+        Ok(time) => match time.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
+        },
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_filter_normalises_and_defaults() {
+        let default = extension_filter(&[]);
+        assert!(default.contains("flac") && default.contains("mp3") && !default.contains("wma"));
+        let custom = extension_filter(&[".FLAC".into(), " mp3 ".into(), String::new()]);
+        assert_eq!(custom.len(), 2);
+        assert!(custom.contains("flac") && custom.contains("mp3"));
+    }
+
+    #[test]
+    fn shape_check_names_the_mismatch() {
+        let model = ModelInfo {
+            genres: vec!["a".into(), "b".into()],
+            embedding_dim: 3,
+            config: serde_json::json!({}),
+        };
+        let mut output = TrackEmbedding {
+            embedding: vec![0.0; 3],
+            genre_probs: vec![0.5, 0.5],
+            duration_secs: 1.0,
+        };
+        assert!(check_shape(&model, &output).is_ok());
+        output.embedding.push(1.0);
+        assert!(
+            check_shape(&model, &output)
+                .unwrap_err()
+                .contains("4 values")
+        );
+        output.embedding.pop();
+        output.genre_probs[0] = f32::NAN;
+        assert!(
+            check_shape(&model, &output)
+                .unwrap_err()
+                .contains("non-finite")
+        );
+    }
+}
