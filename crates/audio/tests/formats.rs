@@ -24,7 +24,12 @@ const FORMATS: &[(&str, u32, f64, f64)] = &[
     ),
     // No Xing/LAME frame: the decoder delay stays, and the length is libsndfile's (librosa's).
     ("joram-16k-mono.mp3", 16_000, 465_984.0 / 16_000.0, 0.05),
-    ("bensound-thejazzpiano-mono.mp3", 44_100, 1_413_504.0 / 44_100.0, 0.0),
+    (
+        "bensound-thejazzpiano-mono.mp3",
+        44_100,
+        1_413_504.0 / 44_100.0,
+        0.0,
+    ),
     ("vibe-ace-kevin-macleod.ogg", 44_100, 61.4589, 0.05),
     ("jazz.00000.au", 22_050, 661_794.0 / 22_050.0, 0.0),
 ];

@@ -2,6 +2,7 @@
 //! parses arguments, calls the stage crates and reports; no stage logic lives here.
 
 mod cmd;
+mod embedder;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -31,6 +32,12 @@ enum Command {
     Train(cmd::train::Args),
     /// Genre probabilities and top genre of audio files with a trained model directory.
     Predict(cmd::predict::Args),
+    /// Embed music folders into the catalog with a trained model (incremental), or list failures.
+    Scan(cmd::scan::Args),
+    /// Summarise the catalog: tracks, failures, models, genres.
+    Stats(cmd::stats::Args),
+    /// Recommend songs from the catalog that sound like the seed songs.
+    Recommend(cmd::recommend::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +49,9 @@ fn main() -> std::process::ExitCode {
         Command::Dataset(command) => cmd::dataset::run(command),
         Command::Train(args) => cmd::train::run(args),
         Command::Predict(args) => cmd::predict::run(args),
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
+        Command::Recommend(args) => cmd::recommend::run(args),
     };
     match result {
         Ok(code) => code,

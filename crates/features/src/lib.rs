@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod extractor;
 mod filterbank;
+pub mod mfcc;
 mod npy;
 
 pub use config::MelConfig;

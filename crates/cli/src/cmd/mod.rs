@@ -4,3 +4,8 @@
 pub mod dataset;
 pub mod decode;
 pub mod features;
+pub mod predict;
+pub mod recommend;
+pub mod scan;
+pub mod stats;
+pub mod train;
