@@ -2,7 +2,7 @@
 //! bar charts (F1, AUC; models side by side, as in the paper) and a confusion-matrix heat map.
 //!
 //! Drawing uses plotters' bitmap backend with text through `ab_glyph` and DejaVu Sans compiled
-//! into the crate (`assets/`), so rendering never depends on the machine's fonts or fontconfig.
+//! into the binary (through `musicrec-plot`), so rendering never depends on the machine's fonts or fontconfig.
 //! The RGB buffer is encoded with the `png` crate and written atomically.
 
 use std::path::Path;
@@ -18,8 +18,8 @@ use crate::atomic::write_atomically;
 use crate::metrics::RocCurve;
 use crate::stats::ConfidenceInterval;
 
-/// DejaVu Sans 2.37 from Debian's fonts-dejavu-core (license in assets/DejaVuSans-LICENSE.txt).
-static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// DejaVu Sans, shipped once for every stage by `musicrec-plot`.
+use musicrec_plot::DEJAVU_SANS;
 const FONT: &str = "sans-serif";
 
 /// matplotlib's "tab10" colours: one per model, in order.
