@@ -3,6 +3,7 @@
 
 mod cmd;
 mod embedder;
+mod store;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;

@@ -9,6 +9,7 @@
 //! benchmark and the measurements behind the defaults.
 
 mod error;
+mod from_catalog;
 mod index;
 mod kernels;
 mod metric;
@@ -18,6 +19,7 @@ mod search;
 pub mod synthetic;
 
 pub use error::{RecommendError, Result};
+pub use from_catalog::index_from_embedding_set;
 pub use index::{CentroidKind, EmbeddingIndex, TrackMeta};
 pub use metric::Metric;
 pub use recommend::{

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use musicrec_catalog::{CatalogStore, EmbeddingSet, SqliteStore, Track, TrackId, TrackMatch};
-use musicrec_recommend::{EmbeddingIndex, GenreBlend, Method, Metric, RecommendRequest, TrackMeta};
+use musicrec_catalog::{CatalogStore, EmbeddingSet, Track, TrackId, TrackMatch};
+use musicrec_recommend::{GenreBlend, Method, Metric, RecommendRequest};
 use musicrec_train::ModelDirConfig;
 use serde::Serialize;
 
@@ -29,7 +29,7 @@ pub struct Args {
     seeds: Vec<String>,
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
-    db: Option<PathBuf>,
+    db: Option<String>,
     /// Model directory whose embeddings to use [default: the catalog's only model, or the one
     /// with the most embedded tracks].
     #[arg(long, value_name = "DIR")]
@@ -78,8 +78,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
-    let store = super::scan::open_existing(args.db.as_deref())?;
-    let model_id = choose_model(&store, args.model.as_deref())?;
+    let store = crate::store::open_existing(args.db.as_deref())?;
+    let model_id = choose_model(store.as_ref(), args.model.as_deref())?;
     let set = store.load_embeddings(&model_id)?;
     if set.is_empty() {
         bail!(
@@ -89,13 +89,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut seed_ids: Vec<TrackId> = Vec::new();
     for query in &args.seeds {
-        let id = resolve_seed(&store, &set, query)?;
+        let id = resolve_seed(store.as_ref(), &set, query)?;
         if !seed_ids.contains(&id) {
             seed_ids.push(id);
         }
     }
 
-    let index = build_index(&set)?;
+    let index = musicrec_recommend::index_from_embedding_set(&set)
+        .context("stored embeddings do not form a valid index")?;
     let mut request = RecommendRequest::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
     request.metric = args.metric;
     request.max_per_artist = args.max_per_artist;
@@ -158,7 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The model whose embeddings to use: `--model`'s id (which must have been scanned into this
 /// catalog), else the catalog's only model, else the one with the most embedded tracks.
-fn choose_model(store: &SqliteStore, model_dir: Option<&Path>) -> anyhow::Result<String> {
+fn choose_model(store: &dyn CatalogStore, model_dir: Option<&Path>) -> anyhow::Result<String> {
     let known = store.model_ids()?;
     if let Some(dir) = model_dir {
         let config = ModelDirConfig::read(dir)?;
@@ -201,7 +202,11 @@ fn choose_model(store: &SqliteStore, model_dir: Option<&Path>) -> anyhow::Result
 }
 
 /// A seed as typed: a catalog id, a file path, or "artist - title" / title text.
-fn resolve_seed(store: &SqliteStore, set: &EmbeddingSet, query: &str) -> anyhow::Result<TrackId> {
+fn resolve_seed(
+    store: &dyn CatalogStore,
+    set: &EmbeddingSet,
+    query: &str,
+) -> anyhow::Result<TrackId> {
     let trimmed = query.trim();
     if trimmed.is_empty() {
         bail!("empty --seed");
@@ -257,27 +262,6 @@ fn resolve_seed(store: &SqliteStore, set: &EmbeddingSet, query: &str) -> anyhow:
         );
     }
     Ok(track.id)
-}
-
-fn build_index(set: &EmbeddingSet) -> anyhow::Result<EmbeddingIndex> {
-    let ids = set.tracks.iter().map(|t| t.id.0).collect();
-    let mut index = EmbeddingIndex::new(ids, set.model.embedding_dim, set.embeddings.clone())
-        .context("stored embeddings do not form a valid index")?;
-    if !set.model.genres.is_empty() {
-        index = index
-            .with_genres(set.model.genres.clone(), set.genre_probs.clone())
-            .context("stored genre probabilities are invalid")?;
-    }
-    let meta = set
-        .tracks
-        .iter()
-        .map(|t| TrackMeta {
-            artist: t.artist.clone(),
-            title: t.title.clone(),
-            content_hash: Some(t.content_hash.to_hex().to_string()),
-        })
-        .collect();
-    Ok(index.with_meta(meta)?)
 }
 
 fn display(entry: &Entry) -> String {

@@ -1,14 +1,13 @@
 //! `musicrec scan`: embed every audio file under music folders into the catalog (incremental,
-//! resumable: all logic in `musicrec_catalog::scan`), or list the files that failed. Also owns
-//! the `--db` handling shared by `stats` and `recommend`.
+//! resumable: all logic in `musicrec_catalog::scan`), or list the files that failed.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use musicrec_catalog::{CatalogStore, ScanOptions, SqliteStore, default_catalog_path};
+use musicrec_catalog::ScanOptions;
 
 use crate::embedder::ModelEmbedder;
 
@@ -29,7 +28,7 @@ pub struct Args {
     dirs: Vec<PathBuf>,
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
-    db: Option<PathBuf>,
+    db: Option<String>,
     /// Trained model directory (`musicrec train --out`). Required for now: a shipped default model
     /// comes later.
     #[arg(long, value_name = "DIR", required_unless_present = "failed")]
@@ -45,29 +44,6 @@ pub struct Args {
     failed: bool,
 }
 
-/// The catalog at `--db` or the default path.
-pub fn catalog_path(db: Option<&Path>) -> anyhow::Result<PathBuf> {
-    match db {
-        Some(path) => Ok(path.to_path_buf()),
-        None => default_catalog_path().context("cannot find a default catalog location; pass --db"),
-    }
-}
-
-/// Opens an existing catalog for reading commands (`stats`, `recommend`, `scan --failed`): a
-/// missing file is an error that says how to make one, not a new empty catalog.
-pub fn open_existing(db: Option<&Path>) -> anyhow::Result<SqliteStore> {
-    let path = catalog_path(db)?;
-    if !path.is_file() {
-        bail!(
-            "no catalog at {}: run `musicrec scan DIR --model MODEL_DIR{}` first",
-            path.display(),
-            db.map(|p| format!(" --db {}", p.display()))
-                .unwrap_or_default()
-        );
-    }
-    SqliteStore::open(&path).with_context(|| format!("cannot open catalog {}", path.display()))
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.failed {
         return list_failures(args.db.as_deref());
@@ -75,16 +51,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model_dir = args.model.as_deref().context("--model is required")?;
     let embedder = ModelEmbedder::load(model_dir)
         .with_context(|| format!("cannot load model {}", model_dir.display()))?;
-    let path = catalog_path(args.db.as_deref())?;
-    let mut store = SqliteStore::open(&path)
-        .with_context(|| format!("cannot open catalog {}", path.display()))?;
+    let (db, mut store) = crate::store::open_or_create(args.db.as_deref())?;
     let options = ScanOptions {
         jobs: args.jobs.unwrap_or(0),
         retry_failed: args.retry_failed,
         ..ScanOptions::default()
     };
     let progress = progress_bar();
-    let report = musicrec_catalog::scan(&mut store, &args.dirs, &embedder, &options, &progress)?;
+    let report =
+        musicrec_catalog::scan(store.as_mut(), &args.dirs, &embedder, &options, &progress)?;
     progress.finish_and_clear();
     for (file, reason) in &report.failures {
         eprintln!("failed: {}: {reason}", file.display());
@@ -106,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             String::new()
         },
-        path.display(),
+        db.describe(),
         embedder_id(&embedder),
     );
     Ok(if report.failed > 0 {
@@ -120,8 +95,8 @@ fn embedder_id(embedder: &ModelEmbedder) -> &str {
     musicrec_catalog::TrackEmbedder::model_id(embedder)
 }
 
-fn list_failures(db: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let store = open_existing(db)?;
+fn list_failures(db: Option<&str>) -> anyhow::Result<ExitCode> {
+    let store = crate::store::open_existing(db)?;
     let failures = store.failed()?;
     if failures.is_empty() {
         println!("no recorded failures");

@@ -1,30 +1,28 @@
 //! `musicrec stats`: a summary of the catalog (tracks, missing, failures, users, feedback, and per
 //! model the embedded tracks by most probable genre).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-use musicrec_catalog::CatalogStore;
 
 /// Summarise the catalog.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
-    db: Option<PathBuf>,
+    db: Option<String>,
     /// Print the numbers as JSON.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = super::scan::open_existing(args.db.as_deref())?;
+    let db = crate::store::Db::from_arg(args.db.as_deref())?;
+    let store = crate::store::open_existing(args.db.as_deref())?;
     let stats = store.stats()?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("catalog   {}", store.path().display());
+    println!("catalog   {}", db.describe());
     println!("tracks    {}", stats.tracks);
     println!("missing   {}", stats.missing_tracks);
     println!("failures  {}", stats.failures);
