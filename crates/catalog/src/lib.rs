@@ -11,6 +11,8 @@
 //! - Read APIs for recommendation: [`CatalogStore::load_embeddings`] (one query into a flat
 //!   matrix), lookups by id, path and "artist - title" ([`CatalogStore::find_track`]), paged
 //!   text search, [`CatalogStore::stats`].
+//! - [`ExperimentStore`]: listening experiments (studies, sessions with hidden origins, ratings
+//!   per round), a separate trait that a backend offers through [`CatalogStore::experiments`].
 //!
 //! The catalog knows nothing about models: embedders are anything implementing
 //! [`TrackEmbedder`], identified by a model id string.
@@ -18,6 +20,7 @@
 mod blob;
 mod centroids;
 mod error;
+mod experiment;
 mod paths;
 pub mod scan;
 mod sqlite;
@@ -28,6 +31,10 @@ mod types;
 pub use blob::{decode_f32_le, encode_f32_le};
 pub use centroids::compute_genre_centroids;
 pub use error::CatalogError;
+pub use experiment::{
+    DECOY_ORIGIN, ExperimentResponse, ExperimentStore, NewStudy, Session, SessionId, SessionItem,
+    Study, StudyId, validate_new_study,
+};
 pub use paths::default_catalog_path;
 pub use scan::{AUDIO_EXTENSIONS, ScanOptions, ScanReport, TrackEmbedder, scan};
 pub use sqlite::{APPLICATION_ID, SqliteStore};

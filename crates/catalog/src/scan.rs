@@ -409,84 +409,123 @@ impl MoveClaims {
 
 impl<E: TrackEmbedder + ?Sized> JobContext<'_, E> {
     fn run(&self, job: &Job) -> (ScanUpdate, Outcome) {
-        let stale_track = job.known.map(|k| k.id);
-        let fail = |reason: String| {
-            (
-                failed(
-                    &job.path,
-                    Some((job.size_bytes, job.mtime_ns)),
-                    reason,
-                    stale_track,
-                ),
-                Outcome::Failed,
-            )
-        };
-        let content_hash = match hash_file(&job.path) {
-            Ok(hash) => hash,
-            Err(err) => return fail(format!("cannot read the file: {}", one_line(err))),
-        };
-        let file = FileFacts {
-            content_hash,
+        let file = FileJob {
+            path: job.path.clone(),
             size_bytes: job.size_bytes,
             mtime_ns: job.mtime_ns,
+            known: job.known.map(|k| KnownFile {
+                id: k.id,
+                content_hash: k.content_hash,
+                has_embedding: k.has_embedding,
+            }),
         };
-        match job.known {
-            Some(known) if known.has_embedding && known.content_hash == content_hash => {
-                return (
-                    ScanUpdate::Refreshed {
-                        track: known.id,
-                        file,
-                    },
-                    Outcome::Unchanged,
-                );
-            }
-            None => {
-                if let Some(track) = self.moves.claim(&content_hash) {
-                    let tags = crate::read_tags(&job.path);
-                    let path = job.path.clone();
-                    return (
-                        ScanUpdate::Moved {
-                            track,
-                            path,
-                            file,
-                            tags,
-                        },
-                        Outcome::Moved,
-                    );
-                }
-            }
-            Some(_) => {}
-        }
-        let output = match catch_unwind(AssertUnwindSafe(|| self.embedder.embed(&job.path))) {
-            Ok(Ok(output)) => output,
-            Ok(Err(reason)) => return fail(one_line(reason)),
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                return fail(format!("embedder panicked: {}", one_line(message)));
-            }
+        let update = process_file(self.embedder, self.model, &file, &|hash| {
+            self.moves.claim(hash)
+        });
+        let outcome = match &update {
+            ScanUpdate::Embedded { .. } if job.known.is_some() => Outcome::Updated,
+            ScanUpdate::Embedded { .. } => Outcome::Added,
+            ScanUpdate::Moved { .. } => Outcome::Moved,
+            ScanUpdate::Refreshed { .. } | ScanUpdate::Missing { .. } => Outcome::Unchanged,
+            ScanUpdate::Failed { .. } => Outcome::Failed,
         };
-        if let Err(reason) = check_shape(self.model, &output) {
-            return fail(reason);
-        }
-        let tags = crate::read_tags(&job.path);
-        let outcome = if job.known.is_some() {
-            Outcome::Updated
-        } else {
-            Outcome::Added
-        };
-        (
-            ScanUpdate::Embedded {
-                path: job.path.clone(),
-                file,
-                tags,
-                output,
-            },
-            outcome,
+        (update, outcome)
+    }
+}
+
+/// One audio file to process outside [`scan()`]'s own planning, e.g. by a job-queue worker of
+/// another backend that claimed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileJob {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Size in bytes when it was listed.
+    pub size_bytes: u64,
+    /// Modification time (Unix nanoseconds) when it was listed.
+    pub mtime_ns: i64,
+    /// The stored track at this path, if any.
+    pub known: Option<KnownFile>,
+}
+
+/// What the catalog knows about the track stored at a [`FileJob`]'s path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownFile {
+    /// Its row.
+    pub id: TrackId,
+    /// Its stored content hash.
+    pub content_hash: blake3::Hash,
+    /// Whether the scanning model has an embedding for it.
+    pub has_embedding: bool,
+}
+
+/// The per-file work of a scan, as one self-contained [`ScanUpdate`]: hash the file; same
+/// content as the stored, embedded track only refreshes size/mtime; a path new to the catalog
+/// whose content `claim_move` attributes to a stored track whose file is gone is a move (the
+/// callback must hand each source track out at most once); otherwise tags are read and
+/// `embedder` embeds it (a panic or a wrongly shaped output becomes `Failed`).
+pub fn process_file<E: TrackEmbedder + ?Sized>(
+    embedder: &E,
+    model: &ModelInfo,
+    job: &FileJob,
+    claim_move: &dyn Fn(&blake3::Hash) -> Option<TrackId>,
+) -> ScanUpdate {
+    let stale_track = job.known.map(|k| k.id);
+    let fail = |reason: String| {
+        failed(
+            &job.path,
+            Some((job.size_bytes, job.mtime_ns)),
+            reason,
+            stale_track,
         )
+    };
+    let content_hash = match hash_file(&job.path) {
+        Ok(hash) => hash,
+        Err(err) => return fail(format!("cannot read the file: {}", one_line(err))),
+    };
+    let file = FileFacts {
+        content_hash,
+        size_bytes: job.size_bytes,
+        mtime_ns: job.mtime_ns,
+    };
+    match job.known {
+        Some(known) if known.has_embedding && known.content_hash == content_hash => {
+            return ScanUpdate::Refreshed {
+                track: known.id,
+                file,
+            };
+        }
+        None => {
+            if let Some(track) = claim_move(&content_hash) {
+                return ScanUpdate::Moved {
+                    track,
+                    path: job.path.clone(),
+                    file,
+                    tags: crate::read_tags(&job.path),
+                };
+            }
+        }
+        Some(_) => {}
+    }
+    let output = match catch_unwind(AssertUnwindSafe(|| embedder.embed(&job.path))) {
+        Ok(Ok(output)) => output,
+        Ok(Err(reason)) => return fail(one_line(reason)),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            return fail(format!("embedder panicked: {}", one_line(message)));
+        }
+    };
+    if let Err(reason) = check_shape(model, &output) {
+        return fail(reason);
+    }
+    ScanUpdate::Embedded {
+        path: job.path.clone(),
+        file,
+        tags: crate::read_tags(&job.path),
+        output,
     }
 }
 
@@ -552,6 +591,39 @@ fn extension_filter(requested: &[String]) -> HashSet<String> {
         .map(|e| e.trim().trim_start_matches('.').to_lowercase())
         .filter(|e| !e.is_empty())
         .collect()
+}
+
+/// Audio files found under some folders, as [`scan()`] walks them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AudioFiles {
+    /// Canonical path -> (size in bytes, mtime in Unix ns), or why the file could not be stat-ed.
+    pub files: BTreeMap<PathBuf, std::result::Result<(u64, i64), String>>,
+    /// Folders the walk could not enter (nothing under them should be flagged missing).
+    pub unreadable: Vec<PathBuf>,
+}
+
+/// Walks `roots` (canonicalised here; an unreadable root is an error) with the extension and
+/// link settings of `options`, exactly as [`scan()`] does, for callers that plan work their own
+/// way (e.g. a job queue).
+pub fn list_audio_files(roots: &[PathBuf], options: &ScanOptions) -> Result<AudioFiles> {
+    let roots = roots
+        .iter()
+        .map(|root| {
+            std::fs::canonicalize(root).map_err(|source| CatalogError::Io {
+                path: root.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let walk = walk(
+        &roots,
+        &extension_filter(&options.extensions),
+        options.follow_links,
+    );
+    Ok(AudioFiles {
+        files: walk.files,
+        unreadable: walk.unreadable,
+    })
 }
 
 /// Size and mtime of each file, or why they could not be read.

@@ -23,11 +23,13 @@ use rusqlite_migration::{M, MigrationDefinitionError, Migrations};
 
 use crate::blob::{encode_f32_le, extend_f32_le};
 use crate::error::one_line;
+use crate::experiment::validate_new_study;
 use crate::store::{FileFacts, IndexedFailure, IndexedTrack, ScanIndex, ScanUpdate};
 use crate::types::{argmax, path_text};
 use crate::{
-    CatalogError, CatalogStats, CatalogStore, EmbeddingSet, Feedback, GenreCentroid, GenreCount,
-    ModelInfo, ModelStats, Page, Rating, Result, ScanFailure, Track, TrackEmbedding, TrackId,
+    CatalogError, CatalogStats, CatalogStore, EmbeddingSet, ExperimentResponse, ExperimentStore,
+    Feedback, GenreCentroid, GenreCount, ModelInfo, ModelStats, NewStudy, Page, Rating, Result,
+    ScanFailure, Session, SessionId, SessionItem, Study, StudyId, Track, TrackEmbedding, TrackId,
     TrackSummary, TrackTags, User, UserId, decode_f32_le,
 };
 
@@ -44,9 +46,55 @@ const MAX_PAGE: u64 = 1000;
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("schema.sql")).comment("v1: tracks, models, embeddings, users"),
-        // Listening-experiment tables (sessions, trials, answers) come as the next entry.
+        M::up(EXPERIMENT_SCHEMA).comment("v2: listening experiments"),
     ])
 });
+
+/// v2: listening experiments. Session items keep the track id *and* its path without a foreign
+/// key, so purging missing tracks never deletes a study's recorded answers.
+const EXPERIMENT_SCHEMA: &str = "
+CREATE TABLE studies (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL UNIQUE,
+    methods_json TEXT    NOT NULL,            -- JSON array of method names, in order
+    k            INTEGER NOT NULL CHECK (k > 0),
+    decoys       INTEGER NOT NULL CHECK (decoys >= 0),
+    simulated    INTEGER NOT NULL CHECK (simulated IN (0, 1)),
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE study_sessions (
+    id          INTEGER PRIMARY KEY,
+    study_id    INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+    participant TEXT    NOT NULL,
+    seeds_json  TEXT    NOT NULL,             -- JSON array of track ids
+    simulated   INTEGER NOT NULL CHECK (simulated IN (0, 1)),
+    created_at  INTEGER NOT NULL,
+    UNIQUE (study_id, participant)
+);
+
+CREATE TABLE session_items (
+    session_id   INTEGER NOT NULL REFERENCES study_sessions (id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    track_id     INTEGER NOT NULL,
+    track_path   TEXT    NOT NULL,
+    origins_json TEXT    NOT NULL,            -- JSON array: method names and/or decoy
+    PRIMARY KEY (session_id, position),
+    UNIQUE (session_id, track_id)
+);
+
+CREATE TABLE session_responses (
+    id         INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL,
+    track_id   INTEGER NOT NULL,
+    round      INTEGER NOT NULL CHECK (round >= 1),
+    rating     INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    created_at INTEGER NOT NULL,
+    FOREIGN KEY (session_id, track_id) REFERENCES session_items (session_id, track_id)
+        ON DELETE CASCADE
+);
+CREATE INDEX session_responses_session ON session_responses (session_id, track_id, round);
+";
 
 /// A catalog stored in one SQLite database file.
 pub struct SqliteStore {
@@ -111,12 +159,7 @@ impl SqliteStore {
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        MIGRATIONS.to_latest(&mut conn).map_err(|err| match err {
-            rusqlite_migration::Error::MigrationDefinition(
-                MigrationDefinitionError::DatabaseTooFarAhead,
-            ) => CatalogError::SchemaTooNew { path: path.clone() },
-            other => other.into(),
-        })?;
+        migrate(&mut conn, &path)?;
         Ok(Self { conn, path })
     }
 
@@ -130,6 +173,36 @@ impl SqliteStore {
     fn require_model(&self, model_id: &str) -> Result<ModelInfo> {
         self.model(model_id)?
             .ok_or_else(|| CatalogError::UnknownModel(model_id.to_owned()))
+    }
+}
+
+/// Brings the schema to the latest version. rusqlite_migration reads `user_version` before it
+/// opens its (atomic) migration transaction, so when two processes open a new catalog at once
+/// the slower one can try a step the other has just committed and fail; its own transaction has
+/// then rolled back, and once the version has moved it simply goes on from the new one.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let version = |conn: &Connection| -> Result<i64> {
+        Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    };
+    let mut attempts = 0;
+    loop {
+        let before = version(conn)?;
+        match MIGRATIONS.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(rusqlite_migration::Error::MigrationDefinition(
+                MigrationDefinitionError::DatabaseTooFarAhead,
+            )) => {
+                return Err(CatalogError::SchemaTooNew {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(err) => {
+                attempts += 1;
+                if attempts >= 5 || version(conn)? == before {
+                    return Err(err.into());
+                }
+            }
+        }
     }
 }
 
@@ -949,6 +1022,380 @@ impl CatalogStore for SqliteStore {
             feedback_events: count("SELECT count(*) FROM feedback")?,
             models,
         })
+    }
+
+    fn experiments(&self) -> Option<&dyn ExperimentStore> {
+        Some(self)
+    }
+
+    fn experiments_mut(&mut self) -> Option<&mut dyn ExperimentStore> {
+        Some(self)
+    }
+}
+
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| CatalogError::Invalid(one_line(e)))
+}
+
+fn json_value<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| CatalogError::CorruptData(format!("{what}: {}", one_line(e))))
+}
+
+const STUDY_COLUMNS: &str = "id, name, methods_json, k, decoys, simulated, created_at";
+
+fn study_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, i64, i64, bool, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+impl SqliteStore {
+    fn study_where(&self, sql_where: &str, params: impl rusqlite::Params) -> Result<Vec<Study>> {
+        let sql = format!("SELECT {STUDY_COLUMNS} FROM studies WHERE {sql_where}");
+        let rows = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params, study_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, name, methods, k, decoys, simulated, created_at)| {
+                Ok(Study {
+                    id: StudyId(id),
+                    methods: json_value(&methods, &format!("study {name:?} methods"))?,
+                    name,
+                    k: k.max(0) as usize,
+                    decoys: decoys.max(0) as usize,
+                    simulated,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    fn session_where(
+        &self,
+        sql_where: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Session>> {
+        let sql = format!(
+            "SELECT id, study_id, participant, seeds_json, simulated, created_at
+             FROM study_sessions WHERE {sql_where}"
+        );
+        let rows = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut sessions = Vec::with_capacity(rows.len());
+        for (id, study, participant, seeds, simulated, created_at) in rows {
+            let seeds: Vec<i64> = json_value(&seeds, &format!("session {id} seeds"))?;
+            let items = self
+                .conn
+                .prepare_cached(
+                    "SELECT track_id, track_path, origins_json FROM session_items
+                     WHERE session_id = ?1 ORDER BY position",
+                )?
+                .query_map([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .map(|(track, path, origins)| {
+                    Ok(SessionItem {
+                        track: TrackId(track),
+                        path: PathBuf::from(path),
+                        origins: json_value(&origins, &format!("session {id} item origins"))?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            sessions.push(Session {
+                id: SessionId(id),
+                study: StudyId(study),
+                participant,
+                seeds: seeds.into_iter().map(TrackId).collect(),
+                items,
+                simulated,
+                created_at,
+            });
+        }
+        Ok(sessions)
+    }
+
+    fn has_real_sessions(&self, study: StudyId) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM study_sessions WHERE study_id = ?1 AND simulated = 0 LIMIT 1",
+                [study.0],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+}
+
+impl ExperimentStore for SqliteStore {
+    fn create_study(&mut self, study: &NewStudy) -> Result<Study> {
+        validate_new_study(study)?;
+        let name = study.name.trim();
+        if self.study_by_name(name)?.is_some() {
+            return Err(CatalogError::Invalid(format!(
+                "a study named {name:?} already exists"
+            )));
+        }
+        self.conn.execute(
+            "INSERT INTO studies (name, methods_json, k, decoys, simulated, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                name,
+                json_text(&study.methods)?,
+                to_i64(study.k as u64, "k")?,
+                to_i64(study.decoys as u64, "decoys")?,
+                study.simulated,
+                now_ms()
+            ],
+        )?;
+        self.study_by_name(name)?
+            .ok_or_else(|| CatalogError::CorruptData(format!("study {name:?} vanished")))
+    }
+
+    fn study_by_name(&self, name: &str) -> Result<Option<Study>> {
+        Ok(self.study_where("name = ?1", [name.trim()])?.pop())
+    }
+
+    fn study(&self, id: StudyId) -> Result<Option<Study>> {
+        Ok(self.study_where("id = ?1", [id.0])?.pop())
+    }
+
+    fn studies(&self) -> Result<Vec<Study>> {
+        self.study_where("1 ORDER BY id", [])
+    }
+
+    fn mark_study_simulated(&mut self, id: StudyId) -> Result<()> {
+        let study = self
+            .study(id)?
+            .ok_or_else(|| CatalogError::Invalid(format!("no study with id {id}")))?;
+        if study.simulated {
+            return Ok(());
+        }
+        if self.has_real_sessions(id)? {
+            return Err(CatalogError::Invalid(format!(
+                "study {:?} already has real participants; simulate into a new study",
+                study.name
+            )));
+        }
+        self.conn
+            .execute("UPDATE studies SET simulated = 1 WHERE id = ?1", [id.0])?;
+        Ok(())
+    }
+
+    fn create_session(
+        &mut self,
+        study: StudyId,
+        participant: &str,
+        seeds: &[TrackId],
+        items: &[SessionItem],
+        simulated: bool,
+    ) -> Result<Session> {
+        let participant = participant.trim();
+        if participant.is_empty() {
+            return Err(CatalogError::Invalid("empty participant name".into()));
+        }
+        let found = self
+            .study(study)?
+            .ok_or_else(|| CatalogError::Invalid(format!("no study with id {study}")))?;
+        if found.simulated && !simulated {
+            return Err(CatalogError::Invalid(format!(
+                "study {:?} is simulated; real participants go into a study of their own",
+                found.name
+            )));
+        }
+        if !found.simulated && simulated {
+            return Err(CatalogError::Invalid(format!(
+                "study {:?} is not marked simulated",
+                found.name
+            )));
+        }
+        if let Some(existing) = self.session_of(study, participant)? {
+            return Err(CatalogError::Invalid(format!(
+                "participant {participant:?} already has session {} in study {:?}",
+                existing.id, found.name
+            )));
+        }
+        if items.is_empty() {
+            return Err(CatalogError::Invalid(
+                "a session needs at least one item".into(),
+            ));
+        }
+        for (i, item) in items.iter().enumerate() {
+            if items[..i].iter().any(|other| other.track == item.track) {
+                return Err(CatalogError::Invalid(format!(
+                    "track {} is listed twice in the session",
+                    item.track
+                )));
+            }
+            if item.origins.is_empty() {
+                return Err(CatalogError::Invalid(format!(
+                    "track {} has no recorded origin",
+                    item.track
+                )));
+            }
+            if self.track(item.track)?.is_none() {
+                return Err(CatalogError::UnknownTrack(item.track.0));
+            }
+        }
+        let now = now_ms();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO study_sessions (study_id, participant, seeds_json, simulated, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                study.0,
+                participant,
+                json_text(&seeds.iter().map(|t| t.0).collect::<Vec<_>>())?,
+                simulated,
+                now
+            ],
+        )?;
+        let session = tx.last_insert_rowid();
+        for (position, item) in items.iter().enumerate() {
+            tx.prepare_cached(
+                "INSERT INTO session_items (session_id, position, track_id, track_path, origins_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                session,
+                position as i64,
+                item.track.0,
+                utf8_path(&item.path)?,
+                json_text(&item.origins)?
+            ])?;
+        }
+        tx.commit()?;
+        self.session(SessionId(session))?
+            .ok_or_else(|| CatalogError::CorruptData(format!("session {session} vanished")))
+    }
+
+    fn session(&self, id: SessionId) -> Result<Option<Session>> {
+        Ok(self.session_where("id = ?1", [id.0])?.pop())
+    }
+
+    fn session_of(&self, study: StudyId, participant: &str) -> Result<Option<Session>> {
+        Ok(self
+            .session_where(
+                "study_id = ?1 AND participant = ?2",
+                params![study.0, participant.trim()],
+            )?
+            .pop())
+    }
+
+    fn sessions(&self, study: StudyId) -> Result<Vec<Session>> {
+        self.session_where("study_id = ?1 ORDER BY id", [study.0])
+    }
+
+    fn record_response(
+        &mut self,
+        session: SessionId,
+        track: TrackId,
+        round: u32,
+        rating: Rating,
+    ) -> Result<()> {
+        if round == 0 {
+            return Err(CatalogError::Invalid("rounds count from 1".into()));
+        }
+        let exists = |sql: &str, p: &[i64]| -> Result<bool> {
+            Ok(self
+                .conn
+                .query_row(sql, rusqlite::params_from_iter(p), |_| Ok(()))
+                .optional()?
+                .is_some())
+        };
+        if !exists("SELECT 1 FROM study_sessions WHERE id = ?1", &[session.0])? {
+            return Err(CatalogError::Invalid(format!(
+                "no session with id {session}"
+            )));
+        }
+        if !exists(
+            "SELECT 1 FROM session_items WHERE session_id = ?1 AND track_id = ?2",
+            &[session.0, track.0],
+        )? {
+            return Err(CatalogError::Invalid(format!(
+                "track {track} is not in session {session}: only the session's items can be rated"
+            )));
+        }
+        self.conn.execute(
+            "INSERT INTO session_responses (session_id, track_id, round, rating, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                session.0,
+                track.0,
+                i64::from(round),
+                rating.as_i64(),
+                now_ms()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn responses(&self, study: StudyId) -> Result<Vec<ExperimentResponse>> {
+        // The latest event per (session, track, round); ids grow with time.
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT r.session_id, r.track_id, r.round, r.rating, r.created_at
+                 FROM session_responses r
+                 WHERE r.id IN (
+                     SELECT max(x.id) FROM session_responses x
+                     JOIN study_sessions s ON s.id = x.session_id
+                     WHERE s.study_id = ?1
+                     GROUP BY x.session_id, x.track_id, x.round)
+                 ORDER BY r.session_id, r.round, r.track_id",
+            )?
+            .query_map([study.0], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(session, track, round, rating, at)| {
+                Ok(ExperimentResponse {
+                    session: SessionId(session),
+                    track: TrackId(track),
+                    round: u32::try_from(round).map_err(|_| {
+                        CatalogError::CorruptData(format!("response round {round}"))
+                    })?,
+                    rating: Rating::from_i64(rating).ok_or_else(|| {
+                        CatalogError::CorruptData(format!("response rating {rating}"))
+                    })?,
+                    created_at: at,
+                })
+            })
+            .collect()
     }
 }
 

@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::{
-    CatalogStats, EmbeddingSet, Feedback, GenreCentroid, ModelInfo, Page, Rating, Result,
-    ScanFailure, Track, TrackEmbedding, TrackId, TrackMatch, TrackTags, User, UserId,
+    CatalogStats, EmbeddingSet, ExperimentStore, Feedback, GenreCentroid, ModelInfo, Page, Rating,
+    Result, ScanFailure, Track, TrackEmbedding, TrackId, TrackMatch, TrackTags, User, UserId,
 };
 
 /// What the file system says about a file, recorded with each track.
@@ -187,6 +187,26 @@ pub trait CatalogStore: Send {
     fn stats(&self) -> Result<CatalogStats>;
 
     // ---- provided ----
+
+    /// Every user's latest rating of each track they rated, by user then track (the users x
+    /// tracks matrix collaborative filtering learns from).
+    fn all_feedback(&self) -> Result<Vec<Feedback>> {
+        let mut all = Vec::new();
+        for user in self.users()? {
+            all.extend(self.feedback(user.id)?);
+        }
+        Ok(all)
+    }
+
+    /// The listening-experiment tables, when this backend has them (`None` by default).
+    fn experiments(&self) -> Option<&dyn ExperimentStore> {
+        None
+    }
+
+    /// The listening-experiment tables for writing, when this backend has them.
+    fn experiments_mut(&mut self) -> Option<&mut dyn ExperimentStore> {
+        None
+    }
 
     /// Recomputes and stores the genre centroids of `model_id` from its current embeddings.
     fn recompute_genre_centroids(&mut self, model_id: &str) -> Result<Vec<GenreCentroid>> {

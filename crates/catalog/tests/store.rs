@@ -138,7 +138,7 @@ fn creates_stamps_migrates_and_reopens() {
     let path = dir.path().join("nested/folders/catalog.db");
     {
         let mut store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         store.register_model(MODEL, &model_info()).unwrap();
         store.apply_scan_updates(MODEL, &[synthetic(1)]).unwrap();
     }
