@@ -1,6 +1,11 @@
 //! Offline recommendation quality on a labelled test set, generic over any embedding matrix (CRNN,
 //! CNN, MFCC statistics...) and any [`Metric`]: genre precision@k, its artist-filtered variant, and
 //! the exact random baseline.
+//!
+//! [`genre_precision_at_k`] ranks plain nearest neighbours; [`request_precision_at_k`] runs a whole
+//! [`RecommendRequest`] (method 2's genre blend, a seed combination) with each track as the seed;
+//! [`seeded_precision_at_k`] judges multi-seed queries (five seeds of one genre) against a separate
+//! candidate set.
 
 use std::collections::HashMap;
 
@@ -9,6 +14,7 @@ use rayon::prelude::*;
 use crate::error::{RecommendError, Result};
 use crate::index::EmbeddingIndex;
 use crate::metric::Metric;
+use crate::recommend::RecommendRequest;
 use crate::search::{Scorer, SearchMode};
 
 /// Genre precision@k of one embedding matrix.
@@ -153,4 +159,282 @@ pub fn genre_precision_at_k(
 fn query_unit(index: &EmbeddingIndex, i: usize) -> Vec<f32> {
     let inv = index.inv_norms[i];
     index.row_vector(i as u32).iter().map(|x| x * inv).collect()
+}
+
+/// A labelled set of tracks for [`request_precision_at_k`] and [`seeded_precision_at_k`]: row `i`
+/// is track `i`.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelledTracks<'a> {
+    pub dim: usize,
+    /// Row-major `[n][dim]`.
+    pub embeddings: &'a [f32],
+    /// Genre index of each track (the ground truth).
+    pub labels: &'a [usize],
+    /// Genre names and the model's probabilities, row-major `[n][names.len()]` (method 2 needs them).
+    pub genre_probs: Option<(&'a [String], &'a [f32])>,
+    /// Artist of each track; an empty name counts as unknown. Same-artist tracks are never
+    /// candidates for each other.
+    pub artists: Option<&'a [String]>,
+}
+
+impl LabelledTracks<'_> {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn artist(&self, row: usize) -> Option<&str> {
+        self.artists
+            .map(|a| a[row].trim())
+            .filter(|name| !name.is_empty())
+    }
+
+    /// An index over `rows` (ids `0..rows.len()` in that order), with genre probabilities when known.
+    fn index_of(&self, rows: &[usize]) -> Result<EmbeddingIndex> {
+        let mut vectors = Vec::with_capacity(rows.len() * self.dim);
+        for &r in rows {
+            vectors.extend_from_slice(&self.embeddings[r * self.dim..(r + 1) * self.dim]);
+        }
+        let index = EmbeddingIndex::new((0..rows.len() as i64).collect(), self.dim, vectors)?;
+        match self.genre_probs {
+            Some((names, probs)) => {
+                let g = names.len();
+                let mut p = Vec::with_capacity(rows.len() * g);
+                for &r in rows {
+                    p.extend_from_slice(&probs[r * g..(r + 1) * g]);
+                }
+                index.with_genres(names.to_vec(), p)
+            }
+            None => Ok(index),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        let n = self.len();
+        if n == 0 {
+            return Err(RecommendError::EmptyIndex);
+        }
+        if self.embeddings.len() != n * self.dim {
+            return Err(RecommendError::ShapeMismatch {
+                what: "embedding matrix (tracks x dim)",
+                expected: n * self.dim,
+                actual: self.embeddings.len(),
+            });
+        }
+        if let Some((names, probs)) = self.genre_probs
+            && probs.len() != n * names.len()
+        {
+            return Err(RecommendError::ShapeMismatch {
+                what: "genre probability matrix (tracks x genres)",
+                expected: n * names.len(),
+                actual: probs.len(),
+            });
+        }
+        if let Some(a) = self.artists
+            && a.len() != n
+        {
+            return Err(RecommendError::ShapeMismatch {
+                what: "artists (one per track)",
+                expected: n,
+                actual: a.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_k(k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(RecommendError::BadParameter {
+            name: "k",
+            value: "0".into(),
+            reason: "must be at least 1",
+        });
+    }
+    Ok(())
+}
+
+/// Leave-one-out genre precision@k of a recommendation request: each track in turn is the only
+/// seed of `template` (its method, metric and combination; its seeds and k are replaced), the
+/// candidates are the other tracks not by the seed's artist. With [`crate::Method::Similarity`]
+/// this equals [`genre_precision_at_k`]; the random baseline is computed the same way.
+pub fn request_precision_at_k(
+    tracks: &LabelledTracks<'_>,
+    k: usize,
+    template: &RecommendRequest,
+) -> Result<PrecisionAtK> {
+    tracks.check()?;
+    check_k(k)?;
+    let metric = template.metric.validate()?;
+    let n = tracks.len();
+    let all: Vec<usize> = (0..n).collect();
+    let index = tracks.index_of(&all)?;
+    let per_query: Vec<Option<(f64, f64)>> = (0..n)
+        .into_par_iter()
+        .map(|i| -> Result<Option<(f64, f64)>> {
+            let artist = tracks.artist(i);
+            let same_artist = |j: usize| artist.is_some() && tracks.artist(j) == artist;
+            let blocked = (0..n).filter(|&j| j != i && same_artist(j)).count();
+            let candidates: Vec<usize> = (0..n).filter(|&j| j != i && !same_artist(j)).collect();
+            if candidates.is_empty() {
+                return Ok(None);
+            }
+            // Same-artist tracks cannot be excluded through the request, so fetch past them.
+            let mut request = template.clone();
+            request.seeds = vec![i as i64];
+            request.k = k + blocked;
+            let hits: Vec<usize> = index
+                .recommend(&request)?
+                .tracks
+                .iter()
+                .map(|h| h.id as usize)
+                .filter(|&j| !same_artist(j))
+                .take(k)
+                .collect();
+            let relevant = hits
+                .iter()
+                .filter(|&&j| tracks.labels[j] == tracks.labels[i])
+                .count();
+            let same_genre = candidates
+                .iter()
+                .filter(|&&j| tracks.labels[j] == tracks.labels[i])
+                .count();
+            Ok(Some((
+                relevant as f64 / hits.len().max(1) as f64,
+                same_genre as f64 / candidates.len() as f64,
+            )))
+        })
+        .collect::<Result<_>>()?;
+    let answered: Vec<(f64, f64)> = per_query.iter().flatten().copied().collect();
+    let queries = answered.len();
+    let mean = |f: fn(&(f64, f64)) -> f64| {
+        if queries == 0 {
+            0.0
+        } else {
+            answered.iter().map(f).sum::<f64>() / queries as f64
+        }
+    };
+    Ok(PrecisionAtK {
+        k,
+        metric,
+        precision: mean(|x| x.0),
+        random_baseline: mean(|x| x.1),
+        queries,
+        skipped_queries: n - queries,
+        artist_filtered: tracks.artists.is_some(),
+    })
+}
+
+/// A multi-seed query: rows of the seed set, and the genre its recommendations should share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedQuery {
+    pub seeds: Vec<usize>,
+    pub genre: usize,
+}
+
+/// Precision of multi-seed queries (mean over queries) and its random baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeededPrecision {
+    pub k: usize,
+    /// Mean over queries of (recommendations of the query's genre) / (recommendations).
+    pub precision: f64,
+    /// Expected precision of k candidates drawn at random: the share of the query's genre among
+    /// the candidates it could get, averaged over queries.
+    pub random_baseline: f64,
+    pub queries: usize,
+}
+
+/// Genre precision@k of multi-seed queries: each query's seeds (rows of `seed_tracks`) ask
+/// `template` (method, metric, seed combination) for `k` tracks among `candidates` (none by a
+/// seed's artist); a recommendation is relevant when its label is the query's genre. Seeds may
+/// come from another set than the candidates (e.g. five seeds from the training split, candidates
+/// from the unseen test split).
+pub fn seeded_precision_at_k(
+    seed_tracks: &LabelledTracks<'_>,
+    candidates: &LabelledTracks<'_>,
+    queries: &[SeedQuery],
+    k: usize,
+    template: &RecommendRequest,
+) -> Result<SeededPrecision> {
+    seed_tracks.check()?;
+    candidates.check()?;
+    check_k(k)?;
+    if seed_tracks.dim != candidates.dim
+        || seed_tracks.genre_probs.map(|(n, _)| n) != candidates.genre_probs.map(|(n, _)| n)
+    {
+        return Err(RecommendError::BadParameter {
+            name: "seed and candidate sets",
+            value: format!("dims {} and {}", seed_tracks.dim, candidates.dim),
+            reason: "must come from the same model (same dimension and genres)",
+        });
+    }
+    if queries.is_empty() {
+        return Err(RecommendError::NoSeeds);
+    }
+    let results: Vec<(f64, f64)> = queries
+        .par_iter()
+        .map(|query| -> Result<(f64, f64)> {
+            if query.seeds.is_empty() {
+                return Err(RecommendError::NoSeeds);
+            }
+            if let Some(&bad) = query.seeds.iter().find(|&&s| s >= seed_tracks.len()) {
+                return Err(RecommendError::UnknownTrack(bad as i64));
+            }
+            let seed_artists: Vec<&str> = query
+                .seeds
+                .iter()
+                .filter_map(|&s| seed_tracks.artist(s))
+                .collect();
+            let pool: Vec<usize> = (0..candidates.len())
+                .filter(|&c| {
+                    candidates
+                        .artist(c)
+                        .is_none_or(|a| !seed_artists.contains(&a))
+                })
+                .collect();
+            // One index of the seeds then the pool: ids 0..seeds are the seeds.
+            let s = query.seeds.len();
+            let seeds_index = seed_tracks.index_of(&query.seeds)?;
+            let pool_index = candidates.index_of(&pool)?;
+            let index = concat(&seeds_index, &pool_index)?;
+            let mut request = template.clone();
+            request.seeds = (0..s as i64).collect();
+            request.k = k;
+            let hits = index.recommend(&request)?.tracks;
+            let relevant = hits
+                .iter()
+                .filter(|h| candidates.labels[pool[h.id as usize - s]] == query.genre)
+                .count();
+            let same_genre = pool
+                .iter()
+                .filter(|&&c| candidates.labels[c] == query.genre)
+                .count();
+            Ok((
+                relevant as f64 / hits.len().max(1) as f64,
+                same_genre as f64 / pool.len().max(1) as f64,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let q = results.len() as f64;
+    Ok(SeededPrecision {
+        k,
+        precision: results.iter().map(|r| r.0).sum::<f64>() / q,
+        random_baseline: results.iter().map(|r| r.1).sum::<f64>() / q,
+        queries: results.len(),
+    })
+}
+
+/// `a` then `b` as one index (ids renumbered `0..a.len()+b.len()`), genre probabilities kept.
+fn concat(a: &EmbeddingIndex, b: &EmbeddingIndex) -> Result<EmbeddingIndex> {
+    let mut vectors = a.vectors.clone();
+    vectors.extend_from_slice(&b.vectors);
+    let n = a.len() + b.len();
+    let index = EmbeddingIndex::new((0..n as i64).collect(), a.dim, vectors)?;
+    match (&a.genres, &b.genres) {
+        (Some(ga), Some(gb)) => {
+            let mut probs = ga.probs.clone();
+            probs.extend_from_slice(&gb.probs);
+            index.with_genres(ga.names.clone(), probs)
+        }
+        _ => Ok(index),
+    }
 }
