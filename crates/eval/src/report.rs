@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::EvalError;
 use crate::atomic::write_atomically;
+use crate::html::escape_html;
 use crate::metrics::{
     self, Auc, AveragedMetrics, DEFAULT_THRESHOLD, RocCurve, ScoreMatrix, check_labels,
 };
@@ -324,13 +325,6 @@ fn fmt_ci(ci: Option<ConfidenceInterval>) -> String {
     )
 }
 
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A file-name-safe form of a genre or model name.
 fn slug(name: &str) -> String {
     let s: String = name
@@ -479,6 +473,126 @@ impl EvaluationReport {
         lines
     }
 
+    /// Every paired test with its verdict at the significance level: accuracy (McNemar, exact)
+    /// and each genre's AUC (DeLong), differences given as later model − reference.
+    fn verdict_table(&self) -> Option<Table> {
+        if self.comparisons.is_empty() {
+            return None;
+        }
+        let alpha = self.config.significance_level;
+        let header = [
+            "Comparison",
+            "Metric",
+            "Reference",
+            "Other",
+            "Difference",
+            "Test",
+            "p",
+            &format!("Significant at {alpha}"),
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let verdict = |p: f64| if p < alpha { "yes" } else { "no" }.to_owned();
+        let mut rows = Vec::new();
+        for c in &self.comparisons {
+            let name = format!("{} vs {}", c.model_b, c.model_a);
+            let (a, b) = (
+                self.models.iter().find(|m| m.model == c.model_a),
+                self.models.iter().find(|m| m.model == c.model_b),
+            );
+            let (Some(a), Some(b)) = (a, b) else { continue };
+            let p = c.accuracy.exact_p_value;
+            rows.push(
+                [
+                    name.clone(),
+                    "top-1 accuracy".into(),
+                    fmt3(a.accuracy),
+                    fmt3(b.accuracy),
+                    format!("{:+.3}", b.accuracy - a.accuracy),
+                    "McNemar (exact)".into(),
+                    fmt_p(p),
+                    verdict(p),
+                ]
+                .map(|c| (c, false))
+                .to_vec(),
+            );
+            for (g, test) in c.genres.iter().enumerate() {
+                let (ra, rb) = (&a.genres[g], &b.genres[g]);
+                let row = match &test.delong {
+                    Some(d) => [
+                        name.clone(),
+                        format!("{} AUC", test.genre),
+                        fmt3(d.auc_a),
+                        fmt3(d.auc_b),
+                        format!("{:+.3}", -d.difference),
+                        "DeLong".into(),
+                        fmt_p(d.p_value),
+                        verdict(d.p_value),
+                    ],
+                    None => [
+                        name.clone(),
+                        format!("{} AUC", test.genre),
+                        fmt_opt(ra.auc),
+                        fmt_opt(rb.auc),
+                        match (ra.auc, rb.auc) {
+                            (Some(x), Some(y)) => format!("{:+.3}", y - x),
+                            _ => "n/a".into(),
+                        },
+                        "DeLong".into(),
+                        "n/a".into(),
+                        format!(
+                            "untestable ({})",
+                            test.undefined_reason.as_deref().unwrap_or("undefined")
+                        ),
+                    ],
+                };
+                rows.push(row.map(|c| (c, false)).to_vec());
+            }
+        }
+        Some(Table { header, rows })
+    }
+
+    /// One sentence per comparison: which differences are significant at the level.
+    pub fn significance_summary(&self) -> Vec<String> {
+        let alpha = self.config.significance_level;
+        self.comparisons
+            .iter()
+            .map(|c| {
+                let accuracy = if c.accuracy.exact_p_value < alpha {
+                    "significant"
+                } else {
+                    "not significant"
+                };
+                let significant: Vec<&str> = c
+                    .genres
+                    .iter()
+                    .filter(|g| g.delong.as_ref().is_some_and(|d| d.p_value < alpha))
+                    .map(|g| g.genre.as_str())
+                    .collect();
+                let untestable = c.genres.iter().filter(|g| g.delong.is_none()).count();
+                format!(
+                    "{} vs {} at {alpha}: accuracy difference {accuracy} (McNemar exact p = {}); \
+                     AUC differs significantly (DeLong) in {} of {} genres{}{}.",
+                    c.model_b,
+                    c.model_a,
+                    fmt_p(c.accuracy.exact_p_value),
+                    significant.len(),
+                    c.genres.len(),
+                    if significant.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", significant.join(", "))
+                    },
+                    if untestable > 0 {
+                        format!("; {untestable} genre(s) untestable (too few tracks)")
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+            .collect()
+    }
+
     fn legend(&self) -> String {
         let accuracies: Vec<String> = self
             .models
@@ -531,6 +645,14 @@ impl EvaluationReport {
             md.push_str(&render(&t));
             md.push('\n');
         }
+        if let Some(t) = self.verdict_table() {
+            md.push_str("## Significance\n\n");
+            for line in self.significance_summary() {
+                let _ = writeln!(md, "{line}\n");
+            }
+            md.push_str(&render(&t));
+            md.push('\n');
+        }
         let lines = self.significance_lines();
         if !lines.is_empty() {
             md.push_str("## Paired tests\n\n");
@@ -543,6 +665,25 @@ impl EvaluationReport {
 
     /// A self-contained HTML page with the same content as [`Self::to_markdown`].
     pub fn to_html(&self) -> String {
+        let mut html = String::from(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <title>Genre classification</title>\n<style>\n\
+             body { font-family: sans-serif; margin: 2em; }\n\
+             table { border-collapse: collapse; margin-bottom: 1em; }\n\
+             th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; }\n\
+             td { text-align: right; font-variant-numeric: tabular-nums; }\n\
+             tbody th { text-align: left; }\n\
+             sup { color: #b00; }\n</style>\n</head>\n<body>\n<h1>Genre classification</h1>\n",
+        );
+        html.push_str(&self.to_html_fragment(2));
+        html.push_str("</body>\n</html>\n");
+        html
+    }
+
+    /// The body of [`Self::to_html`] (tables, legend, intervals, tests) to embed in another
+    /// page; section headings are `<h{heading_level}>`.
+    pub fn to_html_fragment(&self, heading_level: u8) -> String {
+        let h = heading_level.clamp(1, 6);
         let render = |t: &Table| {
             let mut s = String::from("<table>\n<thead><tr>");
             for h in &t.header {
@@ -561,31 +702,27 @@ impl EvaluationReport {
             s.push_str("</tbody>\n</table>\n");
             s
         };
-        let mut html = String::from(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <title>Genre classification</title>\n<style>\n\
-             body { font-family: sans-serif; margin: 2em; }\n\
-             table { border-collapse: collapse; margin-bottom: 1em; }\n\
-             th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; }\n\
-             td { text-align: right; font-variant-numeric: tabular-nums; }\n\
-             tbody th { text-align: left; }\n\
-             sup { color: #b00; }\n</style>\n</head>\n<body>\n<h1>Genre classification</h1>\n",
-        );
-        html.push_str(&render(&self.main_table()));
+        let mut html = render(&self.main_table());
         let _ = writeln!(html, "<p>{}</p>", escape_html(&self.legend()));
         if let Some(t) = self.interval_table() {
-            html.push_str("<h2>Bootstrap intervals (percentile)</h2>\n");
+            let _ = writeln!(html, "<h{h}>Bootstrap intervals (percentile)</h{h}>");
+            html.push_str(&render(&t));
+        }
+        if let Some(t) = self.verdict_table() {
+            let _ = writeln!(html, "<h{h}>Significance</h{h}>");
+            for line in self.significance_summary() {
+                let _ = writeln!(html, "<p>{}</p>", escape_html(&line));
+            }
             html.push_str(&render(&t));
         }
         let lines = self.significance_lines();
         if !lines.is_empty() {
-            html.push_str("<h2>Paired tests</h2>\n<ul>\n");
+            let _ = writeln!(html, "<h{h}>Paired tests</h{h}>\n<ul>");
             for l in lines {
                 let _ = writeln!(html, "<li>{}</li>", escape_html(&l));
             }
             html.push_str("</ul>\n");
         }
-        html.push_str("</body>\n</html>\n");
         html
     }
 
