@@ -1,0 +1,351 @@
+// musicrec web page: library search, seeds, both recommendation methods side by side, likes and
+// dislikes, an audio player and a 2-D map of the library. Plain browser JavaScript, no build step.
+"use strict";
+
+const MAX_SEEDS = 5;
+const PER_PAGE = 25;
+const PALETTE = ["#4fb3ff", "#ff9f43", "#7ee787", "#ff7b72", "#d2a8ff", "#ffd33d",
+  "#39c5bb", "#f778ba", "#a5d6ff", "#c9d1d9", "#b392f0", "#85e89d"];
+
+// A token given once as ?token=... is kept for this browser tab.
+const urlToken = new URLSearchParams(location.search).get("token");
+if (urlToken) sessionStorage.setItem("musicrec-token", urlToken);
+const token = sessionStorage.getItem("musicrec-token");
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  seeds: [],
+  page: 1,
+  query: "",
+  genres: [],
+  ratings: new Map(), // track id -> true (like) / false (dislike), this session
+  playing: null,
+  map: null,
+};
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  if (token) headers.Authorization = "Bearer " + token;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    ...options,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+  if (!response.ok) {
+    const message = data && data.error ? data.error.message : `${response.status} ${response.statusText}`;
+    throw new Error(message);
+  }
+  return data;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function genreColour(name) {
+  const i = state.genres.indexOf(name);
+  return i < 0 ? "#8b98a5" : PALETTE[i % PALETTE.length];
+}
+
+function genreBadge(track) {
+  if (!track.genre) return null;
+  const badge = el("span", { class: "genre", title: track.genre_probability != null
+    ? `p = ${track.genre_probability.toFixed(2)}` : "" }, track.genre);
+  badge.style.background = genreColour(track.genre);
+  return badge;
+}
+
+function describe(track) {
+  return track.artist ? `${track.artist} – ${track.title}` : track.title;
+}
+
+function setMessage(text, isError = false) {
+  const m = $("message");
+  m.textContent = text;
+  m.classList.toggle("error", isError);
+}
+
+// ---- player ----
+
+function audioUrl(id) {
+  const base = `/api/tracks/${encodeURIComponent(id)}/audio`;
+  return token ? `${base}?token=${encodeURIComponent(token)}` : base;
+}
+
+function play(track) {
+  const player = $("player");
+  state.playing = track.id;
+  player.src = audioUrl(track.id);
+  player.play().catch(() => { /* autoplay may be refused; the controls still work */ });
+  $("now-playing").textContent = "▶ " + describe(track) + (track.genre ? ` · ${track.genre}` : "");
+  document.querySelectorAll(".tracks li").forEach((li) =>
+    li.classList.toggle("playing", Number(li.dataset.id) === track.id));
+}
+
+// ---- library ----
+
+async function search(page = 1) {
+  state.page = page;
+  const q = encodeURIComponent(state.query);
+  try {
+    const data = await api(`/api/tracks?q=${q}&page=${page}&per_page=${PER_PAGE}`);
+    renderResults(data);
+  } catch (e) {
+    setMessage("Search failed: " + e.message, true);
+  }
+}
+
+function renderResults(data) {
+  const list = $("results");
+  list.replaceChildren();
+  if (data.items.length === 0) list.append(el("li", { class: "hint" }, "No track matches."));
+  for (const track of data.items) {
+    const full = state.seeds.length >= MAX_SEEDS;
+    const isSeed = state.seeds.some((s) => s.id === track.id);
+    list.append(el("li", { "data-id": track.id, class: state.playing === track.id ? "playing" : "" },
+      el("button", { class: "play", title: "Play", onclick: () => play(track) }, "▶"),
+      el("div", { class: "meta" },
+        el("div", { class: "title" }, track.title),
+        track.artist ? el("div", { class: "sub" }, track.artist) : null),
+      genreBadge(track),
+      el("button", {
+        class: "add-seed", title: track.embedded ? "Use as seed" : "Not embedded by the model",
+        disabled: !track.embedded || full || isSeed, onclick: () => addSeed(track),
+      }, "+")));
+  }
+  const pages = Math.max(1, Math.ceil(data.total / data.per_page));
+  $("page-info").textContent = `${data.total} tracks · page ${data.page} / ${pages}`;
+  $("prev").disabled = data.page <= 1;
+  $("next").disabled = data.page >= pages;
+}
+
+// ---- seeds ----
+
+function addSeed(track) {
+  if (state.seeds.length >= MAX_SEEDS || state.seeds.some((s) => s.id === track.id)) return;
+  state.seeds.push(track);
+  renderSeeds();
+  search(state.page);
+}
+
+function removeSeed(id) {
+  state.seeds = state.seeds.filter((s) => s.id !== id);
+  renderSeeds();
+  search(state.page);
+}
+
+function renderSeeds() {
+  const list = $("seeds");
+  list.replaceChildren();
+  if (state.seeds.length === 0) list.append(el("li", { class: "hint" }, "Add songs from the library with +"));
+  for (const seed of state.seeds) {
+    list.append(el("li", { "data-id": seed.id },
+      el("span", {}, describe(seed)),
+      el("button", { class: "remove-seed", title: "Remove", onclick: () => removeSeed(seed.id) }, "✕")));
+  }
+  $("recommend").disabled = state.seeds.length === 0;
+}
+
+// ---- recommendations ----
+
+function userName() {
+  return $("user").value.trim();
+}
+
+async function recommend() {
+  if (state.seeds.length === 0) return;
+  const k = Math.min(100, Math.max(1, Number($("k").value) || 8));
+  const body = {
+    seeds: state.seeds.map((s) => s.id),
+    k,
+    metric: $("metric").value,
+  };
+  if (userName()) body.user = userName();
+  setMessage("Recommending…");
+  const [similarity, genre] = await Promise.allSettled([
+    api("/api/recommend", { method: "POST", body: { ...body, method: "similarity" } }),
+    api("/api/recommend", { method: "POST", body: { ...body, method: "genre" } }),
+  ]);
+  renderRecs($("recs-similarity"), similarity);
+  renderRecs($("recs-genre"), genre);
+  const ok = similarity.status === "fulfilled" ? similarity.value : null;
+  if (ok) {
+    const fb = ok.feedback ? ` · your ${ok.feedback.liked} likes and ${ok.feedback.disliked} dislikes count` : "";
+    setMessage(`${ok.tracks.length} songs per method (${ok.metric})${fb}`);
+  } else {
+    setMessage(similarity.reason.message, true);
+  }
+}
+
+function renderRecs(list, outcome) {
+  list.replaceChildren();
+  if (outcome.status !== "fulfilled") {
+    list.append(el("li", { class: "hint" }, outcome.reason.message));
+    return;
+  }
+  for (const track of outcome.value.tracks) {
+    const rating = state.ratings.get(track.id);
+    list.append(el("li", { "data-id": track.id, class: state.playing === track.id ? "playing" : "" },
+      el("button", { class: "play", title: "Play", onclick: () => play(track) }, "▶"),
+      el("div", { class: "meta" },
+        el("div", { class: "title", title: describe(track) }, track.title),
+        el("div", { class: "sub" }, genreBadge(track), " ",
+          el("span", { class: "score", title: "score" }, track.score.toFixed(3)),
+          track.artist ? " · " + track.artist : "")),
+      el("button", { class: "like" + (rating === true ? " on" : ""), title: "Like",
+        onclick: () => rate(track, true) }, "♥"),
+      el("button", { class: "dislike" + (rating === false ? " on" : ""), title: "Dislike",
+        onclick: () => rate(track, false) }, "⊘")));
+  }
+  if (outcome.value.tracks.length === 0) list.append(el("li", { class: "hint" }, "Nothing left to recommend."));
+}
+
+async function rate(track, like) {
+  const user = userName();
+  if (!user) {
+    setMessage("Enter your name (top right) to like or dislike songs.", true);
+    $("user").focus();
+    return;
+  }
+  try {
+    await api("/api/feedback", { method: "POST", body: { user, track: track.id, like } });
+    state.ratings.set(track.id, like);
+    await recommend();
+  } catch (e) {
+    setMessage("Feedback failed: " + e.message, true);
+  }
+}
+
+// ---- map ----
+
+async function loadMap() {
+  try {
+    state.map = await api("/api/map");
+  } catch (e) {
+    $("map-info").textContent = "(" + e.message + ")";
+    return;
+  }
+  const m = state.map;
+  $("map-info").textContent = `(PCA, ${m.points.length} tracks, ${(100 * (m.explained_variance_ratio[0] + m.explained_variance_ratio[1])).toFixed(0)}% of variance)`;
+  const legend = $("legend");
+  legend.replaceChildren();
+  m.genres.forEach((g, i) => {
+    const dot = el("i");
+    dot.style.background = PALETTE[i % PALETTE.length];
+    legend.append(el("li", {}, dot, g));
+  });
+  drawMap();
+}
+
+function mapLayout() {
+  const canvas = $("map");
+  const pts = state.map.points;
+  let [minX, maxX, minY, maxY] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const p of pts) {
+    minX = Math.min(minX, p.x); maxX = Math.max(maxX, p.x);
+    minY = Math.min(minY, p.y); maxY = Math.max(maxY, p.y);
+  }
+  const pad = 14;
+  const sx = (canvas.width - 2 * pad) / ((maxX - minX) || 1);
+  const sy = (canvas.height - 2 * pad) / ((maxY - minY) || 1);
+  return {
+    x: (p) => pad + (p.x - minX) * sx,
+    y: (p) => canvas.height - pad - (p.y - minY) * sy,
+  };
+}
+
+function drawMap() {
+  if (!state.map) return;
+  const canvas = $("map");
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const layout = mapLayout();
+  const n = state.map.points.length;
+  const radius = n > 20000 ? 1 : n > 2000 ? 2.5 : 6;
+  for (const p of state.map.points) {
+    ctx.fillStyle = p.genre == null ? "#8b98a5" : PALETTE[p.genre % PALETTE.length];
+    ctx.globalAlpha = 0.85;
+    ctx.beginPath();
+    ctx.arc(layout.x(p), layout.y(p), radius, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+  ctx.globalAlpha = 1;
+}
+
+function pointAt(event) {
+  if (!state.map) return null;
+  const canvas = $("map");
+  const rect = canvas.getBoundingClientRect();
+  const mx = (event.clientX - rect.left) * (canvas.width / rect.width);
+  const my = (event.clientY - rect.top) * (canvas.height / rect.height);
+  const layout = mapLayout();
+  let best = null;
+  let bestD = 64; // within 8 canvas pixels
+  for (const p of state.map.points) {
+    const d = (layout.x(p) - mx) ** 2 + (layout.y(p) - my) ** 2;
+    if (d < bestD) { bestD = d; best = p; }
+  }
+  return best;
+}
+
+function mapTrack(p) {
+  return { id: p.id, title: p.label, genre: p.genre == null ? null : state.map.genres[p.genre] };
+}
+
+// ---- start ----
+
+async function loadStats() {
+  try {
+    const s = await api("/api/stats");
+    state.genres = s.model ? s.model.genres : [];
+    $("stats").textContent = s.model
+      ? `${s.tracks} tracks · model ${s.model.id.slice(0, 24)} · ${s.model.indexed_tracks} embedded · ${s.users} listeners`
+      : `${s.tracks} tracks · no embedded model yet`;
+  } catch (e) {
+    $("stats").textContent = "API unavailable: " + e.message;
+  }
+}
+
+function start() {
+  const user = $("user");
+  user.value = localStorage.getItem("musicrec-user") || "";
+  user.addEventListener("change", () => localStorage.setItem("musicrec-user", user.value.trim()));
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.query = $("search").value.trim();
+    search(1);
+  });
+  $("prev").addEventListener("click", () => search(state.page - 1));
+  $("next").addEventListener("click", () => search(state.page + 1));
+  $("recommend").addEventListener("click", recommend);
+  const canvas = $("map");
+  const tip = $("tooltip");
+  canvas.addEventListener("mousemove", (e) => {
+    const p = pointAt(e);
+    if (!p) { tip.hidden = true; return; }
+    const genre = p.genre == null ? "" : ` · ${state.map.genres[p.genre]}`;
+    tip.textContent = p.label + genre;
+    tip.style.left = `${e.offsetX}px`;
+    tip.style.top = `${e.offsetY}px`;
+    tip.hidden = false;
+  });
+  canvas.addEventListener("mouseleave", () => { tip.hidden = true; });
+  canvas.addEventListener("click", (e) => { const p = pointAt(e); if (p) play(mapTrack(p)); });
+  loadStats().then(() => { search(1); loadMap(); });
+}
+
+document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,238 @@
+//! The server's shared state: the catalog (one writer: the store sits behind a mutex and is only
+//! touched from blocking tasks) and the in-memory search index loaded from it, swapped whole when
+//! the catalog changes (`POST /api/reload`, or the periodic check of the embedded-track counts).
+
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use musicrec_catalog::{CatalogStore, EmbeddingSet, TrackId};
+use musicrec_recommend::{EmbeddingIndex, index_from_embedding_set};
+
+use crate::error::ApiError;
+use crate::map::MapData;
+
+/// Numbers that change when a scan adds, changes or removes embedded tracks: the periodic check
+/// reloads the index when they differ from the ones it was loaded with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSignature {
+    pub models: Vec<(String, u64)>,
+    pub tracks: u64,
+    pub missing_tracks: u64,
+}
+
+impl CatalogSignature {
+    fn read(store: &dyn CatalogStore) -> Result<Self, ApiError> {
+        let stats = store.stats()?;
+        Ok(Self {
+            models: stats
+                .models
+                .iter()
+                .map(|m| (m.model_id.clone(), m.embedded_tracks))
+                .collect(),
+            tracks: stats.tracks,
+            missing_tracks: stats.missing_tracks,
+        })
+    }
+}
+
+/// One model's embeddings as loaded from the catalog, with the index built over them.
+#[derive(Debug)]
+pub struct LoadedIndex {
+    /// The model whose embeddings these are.
+    pub model_id: String,
+    /// Track summaries, embeddings and genre probabilities, rows ordered by track id.
+    pub set: EmbeddingSet,
+    /// The search index over `set`.
+    pub index: EmbeddingIndex,
+    /// The catalog's numbers when this was loaded.
+    pub signature: CatalogSignature,
+    /// The 2-D map, computed on first use (once per loaded index).
+    map: OnceLock<Arc<MapData>>,
+}
+
+impl LoadedIndex {
+    /// Builds the index over `set` (and its int8 copy, so that no request pays for it).
+    pub fn new(
+        model_id: String,
+        set: EmbeddingSet,
+        signature: CatalogSignature,
+    ) -> Result<Self, ApiError> {
+        let index = index_from_embedding_set(&set).map_err(|e| {
+            ApiError::internal(format!("stored embeddings do not form a valid index: {e}"))
+        })?;
+        index.prepare_quantized();
+        Ok(Self {
+            model_id,
+            set,
+            index,
+            signature,
+            map: OnceLock::new(),
+        })
+    }
+
+    /// Row of a track in `set`, if it has an embedding from this model.
+    pub fn row_of(&self, id: TrackId) -> Option<usize> {
+        self.set.row_of(id)
+    }
+
+    /// Most probable genre of a row and its probability (`None` for a model without genres).
+    pub fn top_genre(&self, row: usize) -> Option<(&str, f32)> {
+        let g = self.set.top_genre(row)?;
+        Some((
+            self.set.model.genres[g].as_str(),
+            self.set.genre_probs(row)[g],
+        ))
+    }
+
+    /// The 2-D PCA map of the embeddings (computed on the first call).
+    pub fn map(&self) -> Arc<MapData> {
+        self.map
+            .get_or_init(|| Arc::new(MapData::from_set(&self.set)))
+            .clone()
+    }
+}
+
+struct Inner {
+    store: Mutex<Box<dyn CatalogStore>>,
+    index: RwLock<Option<Arc<LoadedIndex>>>,
+    /// A model id to serve; `None` = the catalog's only model, or the one with most tracks.
+    pinned_model: Option<String>,
+    /// Serialises reloads so that two of them never build the index at once.
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+/// Cheap to clone: every handler gets one.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl AppState {
+    /// Opens the state over `store` and loads the index of `model` (see [`choose_model`]).
+    /// A catalog without any embedded model is fine: the index is then empty until a reload.
+    pub fn new(store: Box<dyn CatalogStore>, model: Option<String>) -> Result<Self, ApiError> {
+        let loaded = load(store.as_ref(), model.as_deref())?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store: Mutex::new(store),
+                index: RwLock::new(loaded.map(Arc::new)),
+                pinned_model: model,
+                reload_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The index now in use (`None` while the catalog has no embedded model).
+    pub fn index(&self) -> Option<Arc<LoadedIndex>> {
+        self.inner
+            .index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The index now in use, or a 409 saying the catalog has nothing embedded yet.
+    pub fn require_index(&self) -> Result<Arc<LoadedIndex>, ApiError> {
+        self.index().ok_or_else(|| {
+            ApiError::unavailable(
+                "the catalog has no embedded tracks yet: run `musicrec scan DIR --model MODEL_DIR`, then POST /api/reload",
+            )
+        })
+    }
+
+    /// Runs `f` with the store on a blocking thread (SQLite calls block; the store has one user
+    /// at a time).
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn CatalogStore) -> Result<T, ApiError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock leaves SQLite consistent (every write is one
+            // transaction), so a poisoned lock is still safe to use.
+            let mut store = inner
+                .store
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(store.as_mut())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("catalog task failed: {e}")))?
+    }
+
+    /// Reloads the index from the catalog now. Returns the new index (or `None`: no model).
+    pub async fn reload(&self) -> Result<Option<Arc<LoadedIndex>>, ApiError> {
+        let _one_at_a_time = self.inner.reload_lock.lock().await;
+        let pinned = self.inner.pinned_model.clone();
+        let loaded = self
+            .with_store(move |store| load(store, pinned.as_deref()))
+            .await?
+            .map(Arc::new);
+        *self
+            .inner
+            .index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = loaded.clone();
+        Ok(loaded)
+    }
+
+    /// Reloads when the catalog's counts differ from those the index was loaded with; returns
+    /// whether it reloaded.
+    pub async fn reload_if_changed(&self) -> Result<bool, ApiError> {
+        let now = self
+            .with_store(|store| CatalogSignature::read(store))
+            .await?;
+        let loaded = self.index().map(|i| i.signature.clone());
+        if loaded.as_ref() == Some(&now) {
+            return Ok(false);
+        }
+        // No index and still no model: nothing to load.
+        if loaded.is_none() && now.models.is_empty() {
+            return Ok(false);
+        }
+        self.reload().await?;
+        Ok(true)
+    }
+}
+
+/// The model to serve: `pinned` (which must be registered), else the catalog's only model, else
+/// the one with the most embedded tracks (as `musicrec recommend` chooses). `None`: no model.
+pub fn choose_model(
+    store: &dyn CatalogStore,
+    pinned: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let known = store.model_ids()?;
+    if let Some(id) = pinned {
+        if !known.iter().any(|k| k == id) {
+            return Err(ApiError::bad_request(format!(
+                "model {id} was never used to scan this catalog (it holds: {})",
+                if known.is_empty() {
+                    "no model".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        return Ok(Some(id.to_string()));
+    }
+    match known.len() {
+        0 => Ok(None),
+        1 => Ok(Some(known[0].clone())),
+        _ => Ok(store
+            .stats()?
+            .models
+            .iter()
+            .max_by_key(|m| m.embedded_tracks)
+            .map(|m| m.model_id.clone())),
+    }
+}
+
+fn load(store: &dyn CatalogStore, pinned: Option<&str>) -> Result<Option<LoadedIndex>, ApiError> {
+    let signature = CatalogSignature::read(store)?;
+    let Some(model_id) = choose_model(store, pinned)? else {
+        return Ok(None);
+    };
+    let set = store.load_embeddings(&model_id)?;
+    tracing::info!(model = %model_id, tracks = set.len(), "index loaded");
+    LoadedIndex::new(model_id, set, signature).map(Some)
+}

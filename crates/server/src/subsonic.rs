@@ -1,0 +1,512 @@
+//! OpenSubsonic-compatible calls under `/rest` (with or without the `.view` suffix, GET or form
+//! POST), so that Subsonic clients and servers can ask musicrec for sonically similar songs:
+//!
+//! * `ping`, `getOpenSubsonicExtensions` (the latter needs no authentication, as the spec says);
+//! * `getSimilarSongs`, `getSimilarSongs2` (`id` = a catalog track id, `count` default 50, at most
+//!   500): method 1 (cosine similarity of the embeddings), answered in `similarSongs{,2}.song`;
+//! * `getSonicSimilarTracks` (`id`, `count` default 10) and `findSonicPath` (`startSongId`,
+//!   `endSongId`, `count` default 25) of the `sonicSimilarity` extension, answered as a
+//!   `sonicMatch` array of `{entry, similarity}` with similarity = (1 + cosine) / 2 in [0, 1].
+//!
+//! Every answer is a `subsonic-response` envelope with `status`, `version`, `type`,
+//! `serverVersion` and `openSubsonic: true`, in JSON (`f=json`) or XML (default). Errors are
+//! envelopes with `status: failed` and `error {code, message}` (HTTP 200, as Subsonic clients
+//! expect; 404 for an unknown call). Songs are `Child` objects: `id`, `isDir`, `title`, `album`,
+//! `artist`, `genre` (the model's top genre), `duration`, `size`, `suffix`, `contentType`,
+//! `path` (file name only), `type: music`, `isVideo`.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use musicrec_catalog::{Track, TrackId};
+use musicrec_recommend::{Metric, RecommendRequest, SearchMode};
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use serde_json::{Map, Value, json};
+
+use crate::api::on_rayon;
+use crate::auth::Access;
+use crate::state::{AppState, LoadedIndex};
+
+/// The Subsonic API version whose shapes are served.
+pub const SUBSONIC_API_VERSION: &str = "1.16.1";
+/// `type` in every envelope.
+pub const SERVER_TYPE: &str = "musicrec";
+/// Largest form body read from a POST.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+const MAX_COUNT: usize = 500;
+
+/// Subsonic error codes used here.
+mod code {
+    pub const GENERIC: u32 = 0;
+    pub const MISSING_PARAMETER: u32 = 10;
+    pub const WRONG_CREDENTIALS: u32 = 40;
+    pub const NOT_FOUND: u32 = 70;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Failure {
+    code: u32,
+    message: String,
+}
+
+fn fail(code: u32, message: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: message.into(),
+    }
+}
+
+fn envelope(status: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("status".into(), json!(status));
+    m.insert("version".into(), json!(SUBSONIC_API_VERSION));
+    m.insert("type".into(), json!(SERVER_TYPE));
+    m.insert("serverVersion".into(), json!(env!("CARGO_PKG_VERSION")));
+    m.insert("openSubsonic".into(), json!(true));
+    m
+}
+
+fn render(format: Format, http: StatusCode, body: Map<String, Value>) -> Response {
+    match format {
+        Format::Json => {
+            let doc = json!({ "subsonic-response": Value::Object(body) });
+            (http, axum::Json(doc)).into_response()
+        }
+        Format::Xml => {
+            let xml = to_xml(&body);
+            (
+                http,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/xml; charset=utf-8"),
+                )],
+                xml,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Subsonic's XML form of a JSON response: scalar fields are attributes, objects are child
+/// elements, arrays are repeated child elements named by their key (arrays of scalars repeat
+/// the key as an element with text content, as in `<versions>1</versions>`).
+fn to_xml(body: &Map<String, Value>) -> Vec<u8> {
+    fn element(writer: &mut Writer<Vec<u8>>, name: &str, map: &Map<String, Value>, root: bool) {
+        let mut start = BytesStart::new(name);
+        if root {
+            start.push_attribute(("xmlns", "http://subsonic.org/restapi"));
+        }
+        let scalar = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        for (k, v) in map {
+            if let Some(text) = scalar(v) {
+                start.push_attribute((k.as_str(), text.as_str()));
+            }
+        }
+        let children: Vec<(&String, &Value)> = map
+            .iter()
+            .filter(|(_, v)| v.is_object() || v.is_array())
+            .collect();
+        if children.is_empty() {
+            let _ = writer.write_event(Event::Empty(start));
+            return;
+        }
+        let _ = writer.write_event(Event::Start(start));
+        for (k, v) in children {
+            match v {
+                Value::Object(m) => element(writer, k, m, false),
+                Value::Array(items) => {
+                    for item in items {
+                        match item {
+                            Value::Object(m) => element(writer, k, m, false),
+                            other => {
+                                if let Some(text) = scalar(other) {
+                                    let _ = writer.write_event(Event::Start(BytesStart::new(k)));
+                                    let _ = writer.write_event(Event::Text(BytesText::new(&text)));
+                                    let _ = writer.write_event(Event::End(BytesEnd::new(k)));
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let _ = writer.write_event(Event::End(BytesEnd::new(name)));
+    }
+    let mut writer = Writer::new(Vec::new());
+    let _ = writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+    element(&mut writer, "subsonic-response", body, true);
+    writer.into_inner()
+}
+
+async fn read_params(request: Request) -> Params {
+    let mut params: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        let body: Bytes = axum::body::to_bytes(request.into_body(), MAX_FORM_BYTES)
+            .await
+            .unwrap_or_default();
+        if let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
+            params.extend(form);
+        }
+    }
+    Params(params)
+}
+
+/// Every `/rest/{call}` request.
+#[utoipa::path(method(get, post), path = "/rest/{call}", tag = "subsonic",
+    params(("call" = String, Path, description = "ping, getOpenSubsonicExtensions, getSimilarSongs, getSimilarSongs2, getSonicSimilarTracks or findSonicPath, optionally with `.view`"),
+           ("f" = Option<String>, Query, description = "`json`, else XML"),
+           ("id" = Option<String>, Query, description = "Catalog track id (similar-songs calls)"),
+           ("count" = Option<u32>, Query, description = "How many songs"),
+           ("u" = Option<String>, Query, description = "Subsonic user (any name)"),
+           ("p" = Option<String>, Query, description = "The server token as password (`enc:HEX` allowed)"),
+           ("t" = Option<String>, Query, description = "md5(token + s)"),
+           ("s" = Option<String>, Query, description = "Salt for `t`"),
+           ("apiKey" = Option<String>, Query, description = "The server token")),
+    responses((status = 200, description = "A subsonic-response envelope (status ok or failed)"),
+              (status = 404, description = "Not a call this server answers")))]
+pub async fn rest(
+    State(app): State<AppState>,
+    Extension(access): Extension<Access>,
+    axum::extract::Path(call): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let call = call.strip_suffix(".view").unwrap_or(&call).to_string();
+    // Authentication is checked against the same request the parameters come from.
+    let (parts, body) = request.into_parts();
+    let head_only = Request::from_parts(parts.clone(), axum::body::Body::empty());
+    let params = read_params(Request::from_parts(parts, body)).await;
+    let format = if params.get("f") == Some("json") {
+        Format::Json
+    } else {
+        Format::Xml
+    };
+    let known = [
+        "ping",
+        "getOpenSubsonicExtensions",
+        "getSimilarSongs",
+        "getSimilarSongs2",
+        "getSonicSimilarTracks",
+        "findSonicPath",
+    ];
+    if !known.contains(&call.as_str()) {
+        let mut body = envelope("failed");
+        body.insert(
+            "error".into(),
+            json!({"code": code::GENERIC, "message": format!("{call} is not served by musicrec")}),
+        );
+        return render(format, StatusCode::NOT_FOUND, body);
+    }
+    if call != "getOpenSubsonicExtensions" && !access.allows_subsonic(&head_only, &params.0) {
+        let mut body = envelope("failed");
+        body.insert(
+            "error".into(),
+            json!({"code": code::WRONG_CREDENTIALS, "message": "wrong or missing token (send p=TOKEN, t+s, apiKey or a Bearer header)"}),
+        );
+        return render(format, StatusCode::OK, body);
+    }
+    let result = match call.as_str() {
+        "ping" => Ok(Map::new()),
+        "getOpenSubsonicExtensions" => Ok(extensions()),
+        "getSimilarSongs" => similar_songs(&app, &params, "similarSongs").await,
+        "getSimilarSongs2" => similar_songs(&app, &params, "similarSongs2").await,
+        "getSonicSimilarTracks" => sonic_similar(&app, &params).await,
+        _ => sonic_path(&app, &params).await,
+    };
+    match result {
+        Ok(payload) => {
+            let mut body = envelope("ok");
+            body.extend(payload);
+            render(format, StatusCode::OK, body)
+        }
+        Err(failure) => {
+            let mut body = envelope("failed");
+            body.insert(
+                "error".into(),
+                json!({"code": failure.code, "message": failure.message}),
+            );
+            render(format, StatusCode::OK, body)
+        }
+    }
+}
+
+fn extensions() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "openSubsonicExtensions".into(),
+        json!([
+            {"name": "formPost", "versions": [1]},
+            {"name": "sonicSimilarity", "versions": [1]},
+        ]),
+    );
+    m
+}
+
+fn track_id(params: &Params, name: &str) -> Result<i64, Failure> {
+    let text = params.get(name).ok_or_else(|| {
+        fail(
+            code::MISSING_PARAMETER,
+            format!("required parameter {name} is missing"),
+        )
+    })?;
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| fail(code::NOT_FOUND, format!("song {text} not found")))
+}
+
+fn count(params: &Params, default: usize) -> Result<usize, Failure> {
+    match params.get("count") {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+            _ => Err(fail(
+                code::GENERIC,
+                format!("count = {text}: must be between 1 and {MAX_COUNT}"),
+            )),
+        },
+    }
+}
+
+fn require_index(app: &AppState) -> Result<std::sync::Arc<LoadedIndex>, Failure> {
+    app.index()
+        .filter(|i| !i.index.is_empty())
+        .ok_or_else(|| fail(code::NOT_FOUND, "the catalog has no embedded tracks yet"))
+}
+
+fn require_embedded(index: &LoadedIndex, id: i64) -> Result<(), Failure> {
+    index
+        .row_of(TrackId(id))
+        .map(|_| ())
+        .ok_or_else(|| fail(code::NOT_FOUND, format!("song {id} not found")))
+}
+
+/// `Child` objects for these track ids, in order, with genres from the index.
+async fn children(
+    app: &AppState,
+    index: &LoadedIndex,
+    ids: Vec<i64>,
+) -> Result<Vec<Map<String, Value>>, Failure> {
+    let tracks: Vec<Option<Track>> = app
+        .with_store(move |store| {
+            ids.iter()
+                .map(|&id| Ok(store.track(TrackId(id))?))
+                .collect::<Result<Vec<_>, crate::error::ApiError>>()
+        })
+        .await
+        .map_err(|e| fail(code::GENERIC, e.message))?;
+    Ok(tracks
+        .into_iter()
+        .flatten()
+        .map(|t| child(&t, index))
+        .collect())
+}
+
+fn child(track: &Track, index: &LoadedIndex) -> Map<String, Value> {
+    let name = track
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut m = Map::new();
+    m.insert("id".into(), json!(track.id.0.to_string()));
+    m.insert("isDir".into(), json!(false));
+    m.insert(
+        "title".into(),
+        json!(track.tags.title.clone().unwrap_or_else(|| name.clone())),
+    );
+    if let Some(album) = &track.tags.album {
+        m.insert("album".into(), json!(album));
+    }
+    if let Some(artist) = &track.tags.artist {
+        m.insert("artist".into(), json!(artist));
+    }
+    if let Some((genre, _)) = index.row_of(track.id).and_then(|r| index.top_genre(r)) {
+        m.insert("genre".into(), json!(genre));
+    }
+    if let Some(year) = track.tags.year {
+        m.insert("year".into(), json!(year));
+    }
+    if let Some(secs) = track.duration_secs {
+        m.insert("duration".into(), json!(secs.round() as i64));
+    }
+    m.insert("size".into(), json!(track.size_bytes));
+    if let Some(ext) = track.path.extension() {
+        m.insert(
+            "suffix".into(),
+            json!(ext.to_string_lossy().to_ascii_lowercase()),
+        );
+    }
+    m.insert(
+        "contentType".into(),
+        json!(
+            mime_guess::from_path(&track.path)
+                .first_or_octet_stream()
+                .essence_str()
+        ),
+    );
+    m.insert("path".into(), json!(name));
+    m.insert("type".into(), json!("music"));
+    m.insert("isVideo".into(), json!(false));
+    m
+}
+
+async fn similar_songs(
+    app: &AppState,
+    params: &Params,
+    key: &str,
+) -> Result<Map<String, Value>, Failure> {
+    let id = track_id(params, "id")?;
+    let count = count(params, 50)?;
+    let index = require_index(app)?;
+    require_embedded(&index, id)?;
+    let work = index.clone();
+    let found = on_rayon(move || {
+        work.index
+            .recommend(&RecommendRequest::new(vec![id], count))
+    })
+    .await
+    .map_err(|e| fail(code::GENERIC, e.message))?
+    .map_err(|e| fail(code::GENERIC, e.to_string()))?;
+    let ids = found.tracks.iter().map(|h| h.id).collect();
+    let songs = children(app, &index, ids).await?;
+    let mut m = Map::new();
+    m.insert(key.into(), json!({ "song": songs }));
+    Ok(m)
+}
+
+/// (1 + cosine) / 2: 1 for the same direction, 0 for the opposite one.
+fn similarity(cosine: f32) -> f64 {
+    f64::from(((1.0 + cosine) / 2.0).clamp(0.0, 1.0))
+}
+
+fn sonic_matches(songs: Vec<Map<String, Value>>, scores: &[(i64, f64)]) -> Map<String, Value> {
+    let matches: Vec<Value> = songs
+        .into_iter()
+        .filter_map(|entry| {
+            let id: i64 = entry.get("id")?.as_str()?.parse().ok()?;
+            let score = scores.iter().find(|(i, _)| *i == id)?.1;
+            Some(json!({ "entry": entry, "similarity": score }))
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("sonicMatch".into(), Value::Array(matches));
+    m
+}
+
+async fn sonic_similar(app: &AppState, params: &Params) -> Result<Map<String, Value>, Failure> {
+    let id = track_id(params, "id")?;
+    let count = count(params, 10)?;
+    let index = require_index(app)?;
+    require_embedded(&index, id)?;
+    let work = index.clone();
+    let found = on_rayon(move || {
+        work.index
+            .recommend(&RecommendRequest::new(vec![id], count))
+    })
+    .await
+    .map_err(|e| fail(code::GENERIC, e.message))?
+    .map_err(|e| fail(code::GENERIC, e.to_string()))?;
+    let scores: Vec<(i64, f64)> = found
+        .tracks
+        .iter()
+        .map(|h| (h.id, similarity(h.score)))
+        .collect();
+    let songs = children(app, &index, scores.iter().map(|s| s.0).collect()).await?;
+    Ok(sonic_matches(songs, &scores))
+}
+
+/// A path from the start song to the end song: the start, then for evenly spaced points on the
+/// line between their unit embeddings the nearest track not yet used, then the end.
+async fn sonic_path(app: &AppState, params: &Params) -> Result<Map<String, Value>, Failure> {
+    let start = track_id(params, "startSongId")?;
+    let end = track_id(params, "endSongId")?;
+    let count = count(params, 25)?.max(2);
+    let index = require_index(app)?;
+    require_embedded(&index, start)?;
+    require_embedded(&index, end)?;
+    let work = index.clone();
+    let path = on_rayon(move || -> Result<Vec<(i64, f64)>, String> {
+        let unit = |id: i64| -> Result<Vec<f32>, String> {
+            let v = work.index.embedding(id).map_err(|e| e.to_string())?;
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            Ok(v.iter()
+                .map(|x| if norm > 0.0 { x / norm } else { 0.0 })
+                .collect())
+        };
+        let (a, b) = (unit(start)?, unit(end)?);
+        let mut used = vec![start, end];
+        let mut ids = vec![start];
+        let steps = count - 2;
+        for step in 1..=steps {
+            let t = step as f32 / (steps + 1) as f32;
+            let query: Vec<f32> = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (1.0 - t) * x + t * y)
+                .collect();
+            // Halfway between opposite songs the query is zero: nothing lies "between" there.
+            let Ok(found) = work
+                .index
+                .search(&query, Metric::Cosine, 1, &used, SearchMode::Auto)
+            else {
+                continue;
+            };
+            if let Some(hit) = found.hits.first() {
+                used.push(hit.id);
+                ids.push(hit.id);
+            }
+        }
+        if end != start {
+            ids.push(end);
+        }
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let cosine = work
+                    .index
+                    .embedding(id)
+                    .map(|v| Metric::Cosine.similarity(&a, v))
+                    .unwrap_or(0.0);
+                (id, similarity(cosine))
+            })
+            .collect())
+    })
+    .await
+    .map_err(|e| fail(code::GENERIC, e.message))?
+    .map_err(|e| fail(code::GENERIC, e))?;
+    let songs = children(app, &index, path.iter().map(|s| s.0).collect()).await?;
+    Ok(sonic_matches(songs, &path))
+}

@@ -1,0 +1,251 @@
+//! The OpenSubsonic calls over a real catalog: envelope fields, `similarSongs`/`similarSongs2`
+//! and `sonicMatch` shapes in JSON and XML, `.view` and form POST, and Subsonic errors.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Library, first_id, get_json, gtzan_mini, send};
+use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
+use serde_json::Value;
+
+fn envelope(out: &Value) -> &Value {
+    let env = &out["subsonic-response"];
+    assert_eq!(env["version"], "1.16.1", "{out}");
+    assert_eq!(env["type"], "musicrec");
+    assert!(env["serverVersion"].is_string());
+    assert_eq!(env["openSubsonic"], true);
+    env
+}
+
+/// (element name, attributes) of every start/empty element of an XML document.
+fn xml_elements(xml: &[u8]) -> Vec<(String, Vec<(String, String)>)> {
+    let mut reader = Reader::from_reader(xml);
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).unwrap() {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = e.name().as_ref().to_string();
+                let attrs = e
+                    .attributes()
+                    .map(|a| {
+                        let a = a.unwrap();
+                        (
+                            a.key.as_ref().to_string(),
+                            a.normalized_value(XmlVersion::Implicit1_0)
+                                .unwrap()
+                                .into_owned(),
+                        )
+                    })
+                    .collect();
+                out.push((name, attrs));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    out
+}
+
+#[tokio::test]
+async fn similar_songs_in_json_and_xml() {
+    let Some(gtzan) = gtzan_mini() else { return };
+    let lib = Library::new(&gtzan, 2);
+    let (_, app) = lib.app();
+    let id = first_id(&app, "hiphop").await;
+
+    let (status, out) = get_json(&app, "/rest/ping.view?f=json&u=x&v=1.16.1&c=t").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(envelope(&out)["status"], "ok");
+
+    let (_, out) = get_json(&app, "/rest/getOpenSubsonicExtensions?f=json").await;
+    let names: Vec<&str> = envelope(&out)["openSubsonicExtensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["formPost", "sonicSimilarity"]);
+
+    for call in [
+        "getSimilarSongs",
+        "getSimilarSongs2",
+        "getSimilarSongs2.view",
+    ] {
+        let (status, out) = get_json(&app, &format!("/rest/{call}?f=json&id={id}&count=7")).await;
+        assert_eq!(status, StatusCode::OK);
+        let env = envelope(&out);
+        assert_eq!(env["status"], "ok", "{out}");
+        let key = call.trim_end_matches(".view").replace("getS", "s");
+        let songs = env[key.as_str()]["song"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(songs.len(), 7);
+        for song in songs {
+            assert!(song["id"].is_string(), "ids are strings: {song}");
+            assert_ne!(song["id"], id.to_string());
+            assert_eq!(song["isDir"], false);
+            assert_eq!(song["isVideo"], false);
+            assert_eq!(song["type"], "music");
+            assert_eq!(song["suffix"], "wav");
+            assert!(song["contentType"].as_str().unwrap().starts_with("audio/"));
+            assert!(song["title"].as_str().unwrap().ends_with(".wav"));
+            assert!(song["duration"].as_i64().unwrap() >= 15);
+            assert!(song["size"].as_u64().unwrap() > 100_000);
+            assert!(song["genre"].is_string());
+        }
+    }
+    // Default count 50 = every other track of this 20-track catalog.
+    let (_, out) = get_json(&app, &format!("/rest/getSimilarSongs2?f=json&id={id}")).await;
+    assert_eq!(
+        out["subsonic-response"]["similarSongs2"]["song"]
+            .as_array()
+            .unwrap()
+            .len(),
+        19
+    );
+
+    // XML (the default format): same songs, in order, as attributes of repeated <song> elements.
+    let (_, json_out) = get_json(
+        &app,
+        &format!("/rest/getSimilarSongs2?f=json&id={id}&count=5"),
+    )
+    .await;
+    let (status, head, xml) = send(
+        &app,
+        Request::get(format!("/rest/getSimilarSongs2.view?id={id}&count=5"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        head.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    let elements = xml_elements(&xml);
+    let (root, attrs) = &elements[0];
+    assert_eq!(root, "subsonic-response");
+    let attr = |name: &str| {
+        attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(attr("xmlns"), Some("http://subsonic.org/restapi"));
+    assert_eq!(attr("status"), Some("ok"));
+    assert_eq!(attr("openSubsonic"), Some("true"));
+    assert_eq!(elements[1].0, "similarSongs2");
+    let xml_ids: Vec<String> = elements[2..]
+        .iter()
+        .map(|(name, attrs)| {
+            assert_eq!(name, "song");
+            attrs.iter().find(|(k, _)| k == "id").unwrap().1.clone()
+        })
+        .collect();
+    let json_ids: Vec<String> = json_out["subsonic-response"]["similarSongs2"]["song"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(xml_ids, json_ids);
+
+    // Form POST (the formPost extension).
+    let request = Request::post("/rest/getSimilarSongs")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("f=json&id={id}&count=3")))
+        .unwrap();
+    let (_, _, body) = send(&app, request).await;
+    let out = common::parse(&body);
+    assert_eq!(
+        out["subsonic-response"]["similarSongs"]["song"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn sonic_similarity_extension_and_errors() {
+    let Some(gtzan) = gtzan_mini() else { return };
+    let lib = Library::new(&gtzan, 2);
+    let (_, app) = lib.app();
+    let start = first_id(&app, "country").await;
+    let end = first_id(&app, "pop").await;
+
+    let (_, out) = get_json(
+        &app,
+        &format!("/rest/getSonicSimilarTracks?f=json&id={start}"),
+    )
+    .await;
+    let matches = envelope(&out)["sonicMatch"].as_array().unwrap();
+    assert_eq!(matches.len(), 10, "default count 10");
+    let sims: Vec<f64> = matches
+        .iter()
+        .map(|m| m["similarity"].as_f64().unwrap())
+        .collect();
+    assert!(sims.windows(2).all(|w| w[0] >= w[1]), "{sims:?}");
+    assert!(sims.iter().all(|s| (0.0..=1.0).contains(s)));
+    assert!(matches.iter().all(|m| m["entry"]["id"].is_string()));
+
+    let (_, out) = get_json(
+        &app,
+        &format!("/rest/findSonicPath?f=json&startSongId={start}&endSongId={end}&count=6"),
+    )
+    .await;
+    let path: Vec<String> = envelope(&out)["sonicMatch"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{out}"))
+        .iter()
+        .map(|m| m["entry"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(path.len(), 6);
+    assert_eq!(path.first().unwrap(), &start.to_string());
+    assert_eq!(path.last().unwrap(), &end.to_string());
+    let mut unique = path.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 6, "no song twice: {path:?}");
+    assert_eq!(out["subsonic-response"]["sonicMatch"][0]["similarity"], 1.0);
+
+    // Errors: envelope with status failed and a Subsonic code, HTTP 200.
+    for (query, code) in [
+        ("/rest/getSimilarSongs2?f=json", 10),
+        ("/rest/getSimilarSongs2?f=json&id=999999", 70),
+        ("/rest/getSimilarSongs2?f=json&id=ar-12", 70),
+        ("/rest/getSimilarSongs2?f=json&id=1&count=0", 0),
+        ("/rest/getSimilarSongs2?f=json&id=1&count=abc", 0),
+        ("/rest/findSonicPath?f=json&startSongId=1", 10),
+    ] {
+        let (status, out) = get_json(&app, query).await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+        let env = envelope(&out);
+        assert_eq!(env["status"], "failed", "{query}: {out}");
+        assert_eq!(env["error"]["code"], code, "{query}: {out}");
+        assert!(env["error"]["message"].is_string());
+    }
+    let (status, out) = get_json(&app, "/rest/getAlbumList2?f=json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(envelope(&out)["status"], "failed");
+    let (_, _, xml) = send(
+        &app,
+        Request::get("/rest/getSimilarSongs2")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let elements = xml_elements(&xml);
+    assert_eq!(elements[1].0, "error");
+    assert!(
+        elements[1]
+            .1
+            .contains(&("code".to_string(), "10".to_string()))
+    );
+}
