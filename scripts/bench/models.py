@@ -5,9 +5,13 @@ runs the Rust bench (crates/model/examples/bench_step.rs) at the same thread cou
 prints both with the ratio burn / torch. Goals from the issue: train step <= 1.0x,
 inference <= 0.7x.
 
-    python scripts/bench/models.py                # 2 threads, 3 timed repetitions each
-    python scripts/bench/models.py --quick        # 1 timed repetition
-    python scripts/bench/models.py --burn-json f  # reuse a saved `bench_step` output
+    python scripts/bench/models.py                # 2 threads, 3 rounds of 3 timed repetitions
+    python scripts/bench/models.py --rounds 5     # more rounds: steadier ratios on a busy machine
+    python scripts/bench/models.py --quick        # 1 round of 1 timed repetition
+
+Burn and PyTorch alternate round by round on the same (model, input) pair, and the ratio is taken
+within each round: load from other processes then slows both sides of a ratio alike instead of
+whichever happened to run during it. The median ratio over rounds is printed with its range.
 
 Versions: see scripts/golden/requirements-models.txt (torch 2.15.0, CPU).
 """
@@ -73,50 +77,66 @@ def torch_times(model_cls, frames: int, repetitions: int) -> tuple[float, float]
     return median_seconds(train_step, repetitions), median_seconds(inference, repetitions)
 
 
-def burn_times(threads: int, quick: bool, saved: Path | None) -> dict[tuple[str, int], dict]:
-    if saved is not None:
-        lines = saved.read_text().splitlines()
-    else:
-        command = ["cargo", "run", "--quiet", "--release", "-p", "musicrec-model", "--example", "bench_step"]
-        if quick:
-            command += ["--", "--quick"]
-        env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-        lines = subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True, text=True).stdout.splitlines()
-    rows = [json.loads(line) for line in lines if line.startswith("{")]
-    return {(row["model"], row["frames"]): row for row in rows}
+def burn_binary() -> Path:
+    subprocess.run(
+        ["cargo", "build", "--quiet", "--release", "-p", "musicrec-model", "--example", "bench_step"],
+        cwd=REPO, check=True,
+    )
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    return target / "release" / "examples" / "bench_step"
+
+
+def burn_times(binary: Path, pair: str, threads: int, quick: bool) -> dict:
+    command = [str(binary), "--only", pair] + (["--quick"] if quick else [])
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    out = subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(rows) == 1, f"bench_step printed {len(rows)} rows for {pair}"
+    return rows[0]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--burn-json", type=Path)
     args = parser.parse_args()
     repetitions = 1 if args.quick else 3
+    rounds = 1 if args.quick else args.rounds
 
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
-    burn = burn_times(args.threads, args.quick, args.burn_json)
+    binary = burn_binary()
     twins = load_twins()
 
     print(f"batch {BATCH}, {N_MELS} mels, {N_GENRES} genres, {args.threads} threads, "
-          f"median of {repetitions}; torch {torch.__version__}")
-    header = f"{'model':6} {'input':8} | {'train burn':>10} {'torch':>8} {'ratio':>6} | {'infer burn':>10} {'torch':>8} {'ratio':>6}"
+          f"{rounds} alternating rounds of median-of-{repetitions}; torch {torch.__version__}")
+    header = (f"{'model':6} {'input':8} | {'train burn':>10} {'torch':>8} {'ratio':>6} {'range':>11}"
+              f" | {'infer burn':>10} {'torch':>8} {'ratio':>6} {'range':>11}")
     print(header)
     print("-" * len(header))
     for name, cls in twins.items():
         for frames in FRAMES:
-            torch_train, torch_infer = torch_times(cls, frames, repetitions)
-            row = burn[(name, frames)]
-            train_ratio = row["train_step_s"] / torch_train
-            infer_ratio = row["inference_s"] / torch_infer
+            pair = f"{name}:{frames}"
+            rows = []
+            for _ in range(rounds):
+                burn = burn_times(binary, pair, args.threads, args.quick)
+                torch_train, torch_infer = torch_times(cls, frames, repetitions)
+                rows.append((burn["train_step_s"], torch_train, burn["inference_s"], torch_infer))
+            train_ratios = [b / t for b, t, _, _ in rows]
+            infer_ratios = [b / t for _, _, b, t in rows]
+            train_ratio = statistics.median(train_ratios)
+            infer_ratio = statistics.median(infer_ratios)
+            med = lambda k: statistics.median(r[k] for r in rows)  # noqa: E731
             print(
-                f"{name:6} {N_MELS}x{frames:<5} | {row['train_step_s']:9.3f}s {torch_train:7.3f}s {train_ratio:5.2f}x"
-                f" | {row['inference_s']:9.3f}s {torch_infer:7.3f}s {infer_ratio:5.2f}x"
+                f"{name:6} {N_MELS}x{frames:<5} | {med(0):9.3f}s {med(1):7.3f}s {train_ratio:5.2f}x"
+                f" {min(train_ratios):4.2f}-{max(train_ratios):4.2f}x"
+                f" | {med(2):9.3f}s {med(3):7.3f}s {infer_ratio:5.2f}x"
+                f" {min(infer_ratios):4.2f}-{max(infer_ratios):4.2f}x"
                 f"   goals: train<=1.0x {'ok' if train_ratio <= 1.0 else 'MISSED'},"
                 f" infer<=0.7x {'ok' if infer_ratio <= 0.7 else 'MISSED'}"
             )
-    sys.stdout.flush()
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 //! ```
 //! Prints one JSON object per (model, input) on stdout; `scripts/bench/models.py` runs this,
 //! times PyTorch on the same thread count and prints the ratios. `--quick` does one timed
-//! repetition instead of three.
+//! repetition instead of three; `--only crnn:256` times one (model, input) pair, which lets the
+//! script alternate Burn and PyTorch round by round so that load from other processes hits both.
 
 use std::time::Instant;
 
@@ -21,7 +22,13 @@ const N_GENRES: usize = 50;
 const N_MELS: usize = 96;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let quick = std::env::args().any(|arg| arg == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|arg| arg == "--quick");
+    let only = args
+        .iter()
+        .position(|arg| arg == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let repetitions = if quick { 1 } else { 3 };
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     for (name, config) in [
@@ -29,6 +36,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("cnn", ModelConfig::Cnn(CnnConfig::new(N_GENRES))),
     ] {
         for frames in [256, 1366] {
+            if only
+                .as_ref()
+                .is_some_and(|pair| *pair != format!("{name}:{frames}"))
+            {
+                continue;
+            }
             let train = time_train_step(&config, frames, repetitions)?;
             let infer = time_inference(&config, frames, repetitions)?;
             println!(

@@ -163,6 +163,17 @@ impl Cnn {
         Ok(sigmoid(self.forward(x)?))
     }
 
+    /// The song embedding and the per-genre probabilities from one pass over `x`:
+    /// `(embed(x), sigmoid(dense(embed(x))))`.
+    pub fn embed_and_probabilities(
+        &self,
+        x: Tensor<4>,
+    ) -> Result<(Tensor<2>, Tensor<2>), ModelError> {
+        let embedding = self.embed(x)?;
+        let logits = self.classifier.forward(embedding.clone());
+        Ok((embedding, sigmoid(logits)))
+    }
+
     /// The song embedding `[batch, filters.last()]`: the last block's channels, max-pooled
     /// over the remaining time steps, right before the dense layer.
     pub fn embed(&self, x: Tensor<4>) -> Result<Tensor<2>, ModelError> {

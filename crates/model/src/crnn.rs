@@ -211,6 +211,20 @@ impl Crnn {
         Ok(sigmoid(self.forward(x)?))
     }
 
+    /// The song embedding and the per-genre probabilities from one pass over `x`:
+    /// `(embed(x), sigmoid(dense(embed(x))))` (eval mode: dropout is the identity). The scan needs
+    /// both, and running the network twice doubled its inference time.
+    pub fn embed_and_probabilities(
+        &self,
+        x: Tensor<4>,
+    ) -> Result<(Tensor<2>, Tensor<2>), ModelError> {
+        let embedding = self.embed(x)?;
+        let logits = self
+            .classifier
+            .forward(self.final_dropout.forward(embedding.clone()));
+        Ok((embedding, sigmoid(logits)))
+    }
+
     /// The song embedding `[batch, gru_hidden]`: the last GRU state, right before the
     /// classifier's dropout and dense layer.
     pub fn embed(&self, x: Tensor<4>) -> Result<Tensor<2>, ModelError> {

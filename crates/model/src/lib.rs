@@ -27,7 +27,7 @@ pub use burn::tensor::Device;
 pub use cnn::{Cnn, CnnConfig};
 pub use crnn::{Crnn, CrnnConfig};
 pub use error::ModelError;
-pub use weights::{load_weights, save_weights};
+pub use weights::{load_weights, load_weights_from_bytes, save_weights};
 
 use std::path::Path;
 
@@ -123,6 +123,18 @@ impl GenreModel {
         }
     }
 
+    /// Embeddings `[batch, embedding_dim]` and probabilities `[batch, n_genres]` from one forward
+    /// pass: the same values as [`Self::embed`] and [`Self::probabilities`], at the cost of one.
+    pub fn embed_and_probabilities(
+        &self,
+        x: Tensor<4>,
+    ) -> Result<(Tensor<2>, Tensor<2>), ModelError> {
+        match self {
+            Self::Cnn(model) => model.embed_and_probabilities(x),
+            Self::Crnn(model) => model.embed_and_probabilities(x),
+        }
+    }
+
     /// Writes the weights to a SafeTensors file ([`save_weights`]).
     pub fn save_weights(&self, path: &Path) -> Result<(), ModelError> {
         save_weights(self, path)
@@ -131,6 +143,12 @@ impl GenreModel {
     /// Loads weights written for the same config ([`load_weights`]).
     pub fn load_weights(self, path: &Path) -> Result<Self, ModelError> {
         load_weights(self, path)
+    }
+
+    /// Loads the bytes of such a weights file ([`load_weights_from_bytes`]); `name` labels
+    /// errors.
+    pub fn load_weights_from_bytes(self, bytes: &[u8], name: &Path) -> Result<Self, ModelError> {
+        load_weights_from_bytes(self, bytes, name)
     }
 }
 

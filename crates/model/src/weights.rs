@@ -32,11 +32,30 @@ pub fn save_weights<M: Module>(model: &M, path: &Path) -> Result<(), ModelError>
 
 /// Loads `path` into `model`, which must have the same architecture and widths as the model
 /// that wrote it (build it from the same config first).
-pub fn load_weights<M: Module>(mut model: M, path: &Path) -> Result<M, ModelError> {
+pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, ModelError> {
     if !path.is_file() {
         return Err(weights_error(path, "no such file".into()));
     }
-    let mut store = SafetensorsStore::from_file(path).skip_enum_variants(true);
+    let store = SafetensorsStore::from_file(path).skip_enum_variants(true);
+    load_from_store(model, store, path)
+}
+
+/// Loads the bytes of a SafeTensors file (e.g. weights built into a binary) into `model`, with
+/// the same checks as [`load_weights`]; `name` stands for the file in messages.
+pub fn load_weights_from_bytes<M: Module>(
+    model: M,
+    bytes: &[u8],
+    name: &Path,
+) -> Result<M, ModelError> {
+    let store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).skip_enum_variants(true);
+    load_from_store(model, store, name)
+}
+
+fn load_from_store<M: Module>(
+    mut model: M,
+    mut store: SafetensorsStore,
+    path: &Path,
+) -> Result<M, ModelError> {
     let expected: BTreeMap<String, (String, String)> = model
         .collect(None, None, true)
         .into_iter()

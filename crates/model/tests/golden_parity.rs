@@ -78,8 +78,20 @@ fn check_eval(case: &str, model: &GenreModel) {
     );
     assert_close(
         &format!("{case} embedding"),
-        model.embed(input).unwrap(),
+        model.embed(input.clone()).unwrap(),
         io.tensor("embedding", &device),
+    );
+    // The one-pass variant the scan uses gives PyTorch's embedding and sigmoid(logits) too.
+    let (embedding, probabilities) = model.embed_and_probabilities(input).unwrap();
+    assert_close(
+        &format!("{case} one-pass embedding"),
+        embedding,
+        io.tensor("embedding", &device),
+    );
+    assert_close(
+        &format!("{case} one-pass probabilities"),
+        probabilities,
+        burn::tensor::activation::sigmoid(io.tensor("logits", &device)),
     );
 }
 

@@ -37,6 +37,6 @@ pub use data::TrainingData;
 pub use device::{DeviceKind, GPU_SUPPORT};
 pub use error::{Result, TrainError};
 pub use metrics::EpochMetrics;
-pub use model_dir::{ModelDir, ModelDirConfig, Provenance};
-pub use predict::Prediction;
+pub use model_dir::{CARD_FILE, ModelDir, ModelDirConfig, Provenance};
+pub use predict::{EmbeddingAndProbabilities, Prediction};
 pub use trainer::{Evaluation, TrainReport, evaluate_model_dir, train};

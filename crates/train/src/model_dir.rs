@@ -100,6 +100,12 @@ impl ModelDirConfig {
                 format!("not a musicrec model directory (no readable {CONFIG_FILE})"),
             )
         })?;
+        Self::parse(&text, dir)
+    }
+
+    /// Parses and checks the text of a `config.json` (ours, of this format version); `dir`
+    /// names the model in messages.
+    pub fn parse(text: &str, dir: &Path) -> Result<Self> {
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             TrainError::model_dir(dir, format!("{CONFIG_FILE} is not valid JSON: {e}"))
         })?;
@@ -213,6 +219,58 @@ impl ModelDir {
     pub fn load_on(dir: impl AsRef<Path>, device: DeviceKind) -> Result<Self> {
         let dir = dir.as_ref();
         let config = ModelDirConfig::read(dir)?;
+        Self::check_consistent(&config, dir)?;
+        let weights = dir.join(WEIGHTS_FILE);
+        if !weights.is_file() {
+            return Err(TrainError::model_dir(
+                dir,
+                format!("no {WEIGHTS_FILE} yet (training has not finished an epoch)"),
+            ));
+        }
+        let device_handle = device.device()?;
+        let model = config.model.init(&device_handle)?.load_weights(&weights)?;
+        Self::assemble(dir, config, model, device_handle)
+    }
+
+    /// Loads a model directory held in memory (a model built into the binary): the bytes of its
+    /// `config.json` and `weights.safetensors`, with the same checks as [`Self::load_on`].
+    /// `name` stands for the directory in messages and [`Self::dir`].
+    pub fn from_bytes(
+        name: impl AsRef<Path>,
+        config_json: &[u8],
+        weights: &[u8],
+        device: DeviceKind,
+    ) -> Result<Self> {
+        let name = name.as_ref();
+        let text = std::str::from_utf8(config_json)
+            .map_err(|_| TrainError::model_dir(name, format!("{CONFIG_FILE} is not UTF-8 text")))?;
+        let config = ModelDirConfig::parse(text, name)?;
+        Self::check_consistent(&config, name)?;
+        let device_handle = device.device()?;
+        let model = config
+            .model
+            .init(&device_handle)?
+            .load_weights_from_bytes(weights, &name.join(WEIGHTS_FILE))?;
+        Self::assemble(name, config, model, device_handle)
+    }
+
+    fn assemble(
+        dir: &Path,
+        config: ModelDirConfig,
+        model: GenreModel,
+        device: Device,
+    ) -> Result<Self> {
+        let extractor = MelExtractor::new(&config.mel)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            config,
+            model,
+            device,
+            extractor,
+        })
+    }
+
+    fn check_consistent(config: &ModelDirConfig, dir: &Path) -> Result<()> {
         if config.model.n_genres() != config.genres.len()
             || config.model.n_mels() != config.mel.n_mels
         {
@@ -228,23 +286,7 @@ impl ModelDir {
                 ),
             ));
         }
-        let weights = dir.join(WEIGHTS_FILE);
-        if !weights.is_file() {
-            return Err(TrainError::model_dir(
-                dir,
-                format!("no {WEIGHTS_FILE} yet (training has not finished an epoch)"),
-            ));
-        }
-        let device_handle = device.device()?;
-        let model = config.model.init(&device_handle)?.load_weights(&weights)?;
-        let extractor = MelExtractor::new(&config.mel)?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            config,
-            model,
-            device: device_handle,
-            extractor,
-        })
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
