@@ -4,15 +4,16 @@
 //!
 //! The model id is `<arch>-<first 16 hex of blake3(config.json bytes + weights bytes)>`: the same
 //! files give the same id on every machine, and retraining (new weights) gives a new one, so the
-//! catalog never mixes vectors of two models.
+//! catalog never mixes vectors of two models. The built-in model ([`crate::default_model`]) gets
+//! its id from the same bytes.
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::Context;
 use musicrec_catalog::{ModelInfo, TrackEmbedder, TrackEmbedding};
-use musicrec_train::ModelDir;
 use musicrec_train::model_dir::{CONFIG_FILE, WEIGHTS_FILE};
+use musicrec_train::{DeviceKind, ModelDir};
 
 /// A [`TrackEmbedder`] over a loaded model directory.
 pub struct ModelEmbedder {
@@ -22,6 +23,7 @@ pub struct ModelEmbedder {
     model_id: String,
     info: ModelInfo,
     sample_rate: u32,
+    description: String,
 }
 
 impl ModelEmbedder {
@@ -29,6 +31,32 @@ impl ModelEmbedder {
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let model = ModelDir::load(dir)?;
         let model_id = model_id_of(dir, &model.config().arch)?;
+        Self::from_model(model, model_id, dir.display().to_string())
+    }
+
+    /// The model built into the binary.
+    pub fn built_in() -> anyhow::Result<Self> {
+        let model = crate::default_model::load(DeviceKind::Cpu)?;
+        let model_id = crate::default_model::model_id()?;
+        Self::from_model(model, model_id, crate::default_model::NAME.to_string())
+    }
+
+    /// `--model DIR` when given, else the built-in model.
+    pub fn load_or_built_in(dir: Option<&Path>) -> anyhow::Result<Self> {
+        match dir {
+            Some(dir) => {
+                Self::load(dir).with_context(|| format!("cannot load model {}", dir.display()))
+            }
+            None => Self::built_in(),
+        }
+    }
+
+    /// The model directory, or "built-in default model".
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn from_model(model: ModelDir, model_id: String, description: String) -> anyhow::Result<Self> {
         let embedding_dim = model.config().model.embedding_dim();
         let info = ModelInfo {
             genres: model.genres().to_vec(),
@@ -42,21 +70,31 @@ impl ModelEmbedder {
             model_id,
             info,
             sample_rate,
+            description,
         })
     }
 }
 
 /// `<arch>-<16 hex>`: blake3 over config.json then the weights file.
 pub fn model_id_of(dir: &Path, arch: &str) -> anyhow::Result<String> {
-    let mut hasher = blake3::Hasher::new();
-    for name in [CONFIG_FILE, WEIGHTS_FILE] {
+    let read = |name: &str| {
         let path = dir.join(name);
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        hasher.update(&bytes);
-    }
+        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    Ok(model_id_of_bytes(
+        &read(CONFIG_FILE)?,
+        &read(WEIGHTS_FILE)?,
+        arch,
+    ))
+}
+
+/// The id of a model from the bytes of its config.json and weights file.
+pub fn model_id_of_bytes(config_json: &[u8], weights: &[u8], arch: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(config_json);
+    hasher.update(weights);
     let hex = hasher.finalize().to_hex();
-    Ok(format!("{arch}-{}", &hex.as_str()[..16]))
+    format!("{arch}-{}", &hex.as_str()[..16])
 }
 
 impl TrackEmbedder for ModelEmbedder {
@@ -78,12 +116,14 @@ impl TrackEmbedder for ModelEmbedder {
         // The extractor is cheap to clone (shared FFT plan) and lets the log-mel run unlocked.
         let extractor = self.lock()?.extractor().clone();
         let log_mel = extractor.log_mel(&audio.samples);
-        let model = self.lock()?;
-        let embedding = model.embed_log_mel(&log_mel).map_err(|e| e.to_string())?;
-        let genre_probs = model.predict_log_mel(&log_mel).map_err(|e| e.to_string())?;
+        // One forward pass gives both outputs (the embedding feeds the classifier).
+        let outputs = self
+            .lock()?
+            .embed_and_predict_log_mel(&log_mel)
+            .map_err(|e| e.to_string())?;
         Ok(TrackEmbedding {
-            embedding,
-            genre_probs,
+            embedding: outputs.embedding,
+            genre_probs: outputs.probabilities,
             duration_secs,
         })
     }

@@ -2,6 +2,7 @@
 //! parses arguments, calls the stage crates and reports; no stage logic lives here.
 
 mod cmd;
+mod default_model;
 mod embedder;
 mod store;
 
@@ -33,12 +34,29 @@ enum Command {
     Train(cmd::train::Args),
     /// Genre probabilities and top genre of audio files with a trained model directory.
     Predict(cmd::predict::Args),
+    /// Show a model's summary and model card (the built-in model unless --model).
+    Model(cmd::model::Args),
     /// Embed music folders into the catalog with a trained model (incremental), or list failures.
     Scan(cmd::scan::Args),
     /// Summarise the catalog: tracks, failures, models, genres.
     Stats(cmd::stats::Args),
     /// Recommend songs from the catalog that sound like the seed songs.
     Recommend(cmd::recommend::Args),
+    /// Serve the web page, the JSON API and OpenSubsonic similar songs over the catalog.
+    Serve(cmd::serve::Args),
+    /// Scan a music folder with the built-in model and recommend songs like five of it.
+    Quickstart(cmd::quickstart::Args),
+    /// Offline recommendation quality: genre precision@k of both methods, MFCC and random baselines.
+    EvalRecs(cmd::eval_recs::Args),
+    /// Record that a user likes or dislikes a song (it steers their recommendations).
+    Feedback(cmd::feedback::Args),
+    /// Listening experiments: blind sessions with decoys, ratings, analysis, simulation.
+    #[command(subcommand)]
+    Experiment(cmd::experiment::Command),
+    /// Evaluate genre classifiers on a test split: per-genre metrics, significance, plots, noise.
+    Eval(cmd::eval::Args),
+    /// The paper end to end: features, CNN and CRNN, evaluation, catalog, recommendations, report.
+    Reproduce(cmd::reproduce::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -50,9 +68,17 @@ fn main() -> std::process::ExitCode {
         Command::Dataset(command) => cmd::dataset::run(command),
         Command::Train(args) => cmd::train::run(args),
         Command::Predict(args) => cmd::predict::run(args),
+        Command::Model(args) => cmd::model::run(args),
         Command::Scan(args) => cmd::scan::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Recommend(args) => cmd::recommend::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Quickstart(args) => cmd::quickstart::run(args),
+        Command::EvalRecs(args) => cmd::eval_recs::run(args),
+        Command::Feedback(args) => cmd::feedback::run(args),
+        Command::Experiment(command) => cmd::experiment::run(command),
+        Command::Eval(args) => cmd::eval::run(args),
+        Command::Reproduce(args) => cmd::reproduce::run(args),
     };
     match result {
         Ok(code) => code,

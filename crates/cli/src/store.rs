@@ -1,17 +1,22 @@
-//! Which catalog a command talks to: `--db` names it (a SQLite file path; a server URL once a
-//! server backend exists), or the platform's default SQLite file. Every command opens its store
-//! here, as a `Box<dyn CatalogStore>`, so that backends are chosen in one place.
+//! Which catalog a command talks to: `--db` names it (a SQLite file path, or a
+//! `postgres://`/`postgresql://` URL of a PostgreSQL catalog shared by several machines), or the
+//! platform's default SQLite file. Every command opens its store here, as a
+//! `Box<dyn CatalogStore>`, so that backends are chosen in one place.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use musicrec_catalog::{CatalogStore, SqliteStore, default_catalog_path};
+use musicrec_catalog_pg::{PostgresStore, is_postgres_url, redact_url};
 
 /// A parsed `--db` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Db {
     /// A SQLite catalog file.
     Sqlite(PathBuf),
+    /// A PostgreSQL catalog: the connection URL (it may hold a password: show
+    /// [`Db::describe`], never the URL itself).
+    Postgres(String),
 }
 
 impl Db {
@@ -19,6 +24,7 @@ impl Db {
     pub fn from_arg(arg: Option<&str>) -> anyhow::Result<Db> {
         match arg {
             Some(text) if text.trim().is_empty() => bail!("--db is empty"),
+            Some(text) if is_postgres_url(text) => Ok(Db::Postgres(text.trim().to_owned())),
             Some(text) => Ok(Db::Sqlite(PathBuf::from(text))),
             None => Ok(Db::Sqlite(
                 default_catalog_path()
@@ -31,6 +37,7 @@ impl Db {
     pub fn describe(&self) -> String {
         match self {
             Db::Sqlite(path) => path.display().to_string(),
+            Db::Postgres(url) => redact_url(url),
         }
     }
 
@@ -57,6 +64,8 @@ pub fn open_existing(arg: Option<&str>) -> anyhow::Result<Box<dyn CatalogStore>>
                 format!("cannot open catalog {}", path.display())
             })?))
         }
+        // A server database exists or not as a whole; an empty one is a valid, empty catalog.
+        Db::Postgres(url) => Ok(Box::new(open_postgres(url)?)),
     }
 }
 
@@ -68,6 +77,12 @@ pub fn open_or_create(arg: Option<&str>) -> anyhow::Result<(Db, Box<dyn CatalogS
             SqliteStore::open(path)
                 .with_context(|| format!("cannot open catalog {}", path.display()))?,
         ),
+        Db::Postgres(url) => Box::new(open_postgres(url)?),
     };
     Ok((db, store))
+}
+
+/// Connects to a PostgreSQL catalog (creating or migrating its tables).
+pub fn open_postgres(url: &str) -> anyhow::Result<PostgresStore> {
+    PostgresStore::connect(url).with_context(|| format!("cannot open catalog {}", redact_url(url)))
 }

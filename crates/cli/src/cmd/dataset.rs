@@ -53,7 +53,7 @@ pub enum Command {
     /// moment and rerun, it resumes where it stopped; entries are written atomically. Files that cannot
     /// be decoded are listed and skipped (exit status 1), the rest is computed.
     #[command(
-        after_help = "Example:\n  musicrec dataset prepare data/gtzan.csv --cache cache/ --preset librosa --jobs 2"
+        after_help = "Example:\n  musicrec dataset prepare data/gtzan.csv --cache cache/ --jobs 2"
     )]
     Prepare(PrepareArgs),
     /// Clips per genre and split, durations, and dropped tracks by reason.
@@ -158,9 +158,9 @@ pub struct PrepareArgs {
     /// Cache folder (created if missing; shared by every manifest and preset).
     #[arg(long, value_name = "DIR")]
     cache: PathBuf,
-    /// Feature preset: librosa (22050 Hz, n_fft 2048, hop 512, 128 mels) or choi (12000 Hz, n_fft
-    /// 512, hop 256, 96 mels).
-    #[arg(long, default_value = "librosa", value_parser = MelConfig::PRESETS)]
+    /// Feature preset: choi (12000 Hz, n_fft 512, hop 256, 96 mels; what `train` uses by default)
+    /// or librosa (22050 Hz, n_fft 2048, hop 512, 128 mels).
+    #[arg(long, default_value = "choi", value_parser = MelConfig::PRESETS)]
     preset: String,
     /// Files processed in parallel [default: all cores].
     #[arg(short, long, value_name = "N")]

@@ -3,9 +3,17 @@
 
 pub mod dataset;
 pub mod decode;
+pub mod eval;
+pub mod eval_recs;
+pub mod experiment;
 pub mod features;
+pub mod feedback;
+pub mod model;
 pub mod predict;
+pub mod quickstart;
 pub mod recommend;
+pub mod reproduce;
 pub mod scan;
+pub mod serve;
 pub mod stats;
 pub mod train;

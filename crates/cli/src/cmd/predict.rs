@@ -14,12 +14,13 @@ windows (a short file gives one padded window), and the per-genre probabilities 
 are averaged over the windows. Files that cannot be decoded are reported and skipped (exit status 1).
 
 Examples:
+  musicrec predict song.mp3 other.flac            # the built-in model
   musicrec predict --model models/crnn song.mp3 other.flac
   musicrec predict --model models/crnn --format json music/*.mp3")]
 pub struct Args {
-    /// Model directory written by `musicrec train`.
+    /// Model directory written by `musicrec train` [default: the built-in model].
     #[arg(long, value_name = "MODEL_DIR")]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Audio files.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
@@ -34,7 +35,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let device: DeviceKind = args.device.parse().map_err(one_line)?;
-    let model = ModelDir::load_on(&args.model, device).map_err(one_line)?;
+    let model = match &args.model {
+        Some(dir) => ModelDir::load_on(dir, device).map_err(one_line)?,
+        None => crate::default_model::load(device)?,
+    };
     let genres = model.genres();
     let mut failed = 0;
     let mut json = Vec::new();

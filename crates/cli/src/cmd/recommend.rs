@@ -7,7 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use musicrec_catalog::{CatalogStore, EmbeddingSet, Track, TrackId, TrackMatch};
-use musicrec_recommend::{GenreBlend, Method, Metric, RecommendRequest};
+use musicrec_recommend::cf::{
+    CfModel, CfParams, DEFAULT_HYBRID_WEIGHT, Ranker, interactions_from_catalog, rank_for_user,
+};
+use musicrec_recommend::{
+    EmbeddingIndex, GenreBlend, Hit, Method, Metric, RecommendRequest, Rocchio, feedback_for_index,
+};
 use musicrec_train::ModelDirConfig;
 use serde::Serialize;
 
@@ -22,24 +27,36 @@ is an error that lists the candidates. Seeds are never recommended back.
 Examples:
   musicrec recommend --seed ~/Music/a.mp3 --seed ~/Music/b.flac -k 5
   musicrec recommend --seed \"Miles Davis - So What\" --method genre --format m3u > mix.m3u
-  musicrec recommend --seed 12 --seed 40 --metric pnorm:1 --max-per-artist 1 --format json")]
+  musicrec recommend --seed 12 --seed 40 --metric pnorm:1 --max-per-artist 1 --format json
+  musicrec recommend --user ann -k 10                  # seeded by ann's likes
+  musicrec recommend --user ann --method hybrid -k 10  # plus what similar listeners liked")]
 pub struct Args {
-    /// A seed song (repeat for several).
-    #[arg(long = "seed", value_name = "TRACK", required = true)]
+    /// A seed song (repeat for several). Optional with --user: their liked songs seed it.
+    #[arg(long = "seed", value_name = "TRACK", required_unless_present = "user")]
     seeds: Vec<String>,
+    /// Recommend for this user: their likes move the query towards, their dislikes away from
+    /// (Rocchio), and nothing they rated is recommended back (see `musicrec feedback`).
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
     db: Option<String>,
-    /// Model directory whose embeddings to use [default: the catalog's only model, or the one
-    /// with the most embedded tracks].
+    /// Model directory whose embeddings to use [default: the built-in model when the catalog
+    /// holds its embeddings, else the catalog's only model, or the one with the most embedded
+    /// tracks].
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
     /// How many songs.
     #[arg(short, default_value_t = 5)]
     k: usize,
-    /// similarity (method 1: embeddings only) or genre (method 2: plus genre probabilities).
-    #[arg(long, default_value = "similarity", value_parser = ["similarity", "genre"])]
+    /// similarity (method 1: embeddings only), genre (method 2: plus genre probabilities), cf
+    /// (collaborative filtering over every user's likes; needs --user) or hybrid (CF blended
+    /// with content similarity, content alone for songs nobody rated; needs --user).
+    #[arg(long, default_value = "similarity", value_parser = ["similarity", "genre", "cf", "hybrid"])]
     method: String,
+    /// Weight of the CF score in --method hybrid (content gets 1 - W).
+    #[arg(long, value_name = "W", default_value_t = DEFAULT_HYBRID_WEIGHT)]
+    hybrid_weight: f32,
     /// cosine, euclidean, or pnorm:P (Minkowski with P > 0).
     #[arg(long, default_value = "cosine", value_parser = parse_metric)]
     metric: Metric,
@@ -97,30 +114,63 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let index = musicrec_recommend::index_from_embedding_set(&set)
         .context("stored embeddings do not form a valid index")?;
-    let mut request = RecommendRequest::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
-    request.metric = args.metric;
-    request.max_per_artist = args.max_per_artist;
-    if args.method == "genre" {
-        if set.model.genres.is_empty() {
-            bail!("--method genre needs genre probabilities, and model {model_id} has no genres");
-        }
-        request.method = Method::SimilarityAndGenre(GenreBlend::default());
-    }
-    let result = index.recommend(&request).context("recommendation failed")?;
-    if result.fewer_than_requested {
-        eprintln!(
-            "note: {} of {} songs returned: the catalog has {} embedded tracks, {} of them seeds{}",
-            result.tracks.len(),
-            args.k,
-            set.len(),
-            seed_ids.len(),
-            if args.max_per_artist.is_some() {
-                ", and --max-per-artist limits the rest"
-            } else {
-                ""
+    let collaborative = matches!(args.method.as_str(), "cf" | "hybrid");
+    let tracks = match &args.user {
+        Some(name) => {
+            let user = store.user_by_name(name)?.with_context(|| {
+                format!(
+                    "no user named {:?} in this catalog: record a like first with `musicrec feedback --user {} --track T --like`",
+                    name.trim(),
+                    name.trim()
+                )
+            })?;
+            let (feedback, skipped) =
+                feedback_for_index(&store.feedback(user.id)?, &index, Rocchio::default());
+            if skipped > 0 {
+                eprintln!(
+                    "note: {skipped} of {}'s rated songs have no embedding from model {model_id} and are not used",
+                    user.name
+                );
             }
-        );
-    }
+            if collaborative {
+                let mut anchors: Vec<i64> = seed_ids.iter().map(|t| t.0).collect();
+                anchors.extend(&feedback.liked);
+                let mut exclude = anchors.clone();
+                exclude.extend(&feedback.disliked);
+                collaborative_hits(
+                    store.as_ref(),
+                    &index,
+                    &args,
+                    &user.name,
+                    &anchors,
+                    &exclude,
+                )?
+            } else {
+                if seed_ids.is_empty() {
+                    if feedback.liked.is_empty() {
+                        bail!(
+                            "user {} has liked nothing yet: give --seed, or like songs with `musicrec feedback`",
+                            user.name
+                        );
+                    }
+                    seed_ids = feedback.liked.iter().map(|&id| TrackId(id)).collect();
+                }
+                content_hits(&index, &args, &set, &model_id, &seed_ids, feedback)?
+            }
+        }
+        None if collaborative => bail!(
+            "--method {} recommends for a listener: add --user NAME",
+            args.method
+        ),
+        None => content_hits(
+            &index,
+            &args,
+            &set,
+            &model_id,
+            &seed_ids,
+            musicrec_recommend::Feedback::default(),
+        )?,
+    };
 
     let entry = |id: TrackId, score: Option<f32>| -> anyhow::Result<Entry> {
         let row = set
@@ -143,8 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|&id| entry(id, None))
             .collect::<anyhow::Result<_>>()?,
-        recommendations: result
-            .tracks
+        recommendations: tracks
             .iter()
             .map(|hit| entry(TrackId(hit.id), Some(hit.score)))
             .collect::<anyhow::Result<_>>()?,
@@ -152,14 +201,110 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.format.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&output)?),
         "m3u" => print!("{}", m3u(&output.recommendations)),
-        _ => print_table(&output, &model_id, args.metric),
+        _ => print_table(&output, &model_id, &describe_scoring(&args)),
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// How the scores were made, for the table's header line.
+fn describe_scoring(args: &Args) -> String {
+    match args.method.as_str() {
+        "cf" => "collaborative filtering".to_owned(),
+        "hybrid" => format!(
+            "hybrid {:.2} x CF + {:.2} x content",
+            args.hybrid_weight,
+            1.0 - args.hybrid_weight
+        ),
+        _ => args.metric.to_string(),
+    }
+}
+
+/// Methods 1 and 2, with the user's feedback (if any) in the request.
+fn content_hits(
+    index: &EmbeddingIndex,
+    args: &Args,
+    set: &EmbeddingSet,
+    model_id: &str,
+    seed_ids: &[TrackId],
+    feedback: musicrec_recommend::Feedback,
+) -> anyhow::Result<Vec<Hit>> {
+    let mut request = RecommendRequest::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
+    request.metric = args.metric;
+    request.max_per_artist = args.max_per_artist;
+    request.feedback = feedback;
+    if args.method == "genre" {
+        if set.model.genres.is_empty() {
+            bail!("--method genre needs genre probabilities, and model {model_id} has no genres");
+        }
+        request.method = Method::SimilarityAndGenre(GenreBlend::default());
+    }
+    let result = index.recommend(&request).context("recommendation failed")?;
+    if result.fewer_than_requested {
+        eprintln!(
+            "note: {} of {} songs returned: the catalog has {} embedded tracks, {} of them seeds{}",
+            result.tracks.len(),
+            args.k,
+            set.len(),
+            seed_ids.len(),
+            if args.max_per_artist.is_some() {
+                ", and --max-per-artist limits the rest"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(result.tracks)
+}
+
+/// CF or hybrid over every user's likes in the catalog.
+fn collaborative_hits(
+    store: &dyn CatalogStore,
+    index: &EmbeddingIndex,
+    args: &Args,
+    user: &str,
+    anchors: &[i64],
+    exclude: &[i64],
+) -> anyhow::Result<Vec<Hit>> {
+    let interactions = interactions_from_catalog(store)?;
+    let model = CfModel::fit(&interactions, &CfParams::default());
+    let ranker = if args.method == "cf" {
+        Ranker::Cf
+    } else {
+        Ranker::Hybrid {
+            weight: args.hybrid_weight,
+        }
+    };
+    let hits = rank_for_user(
+        index,
+        model.as_ref(),
+        user,
+        anchors,
+        exclude,
+        ranker,
+        args.k,
+    )?;
+    if hits.len() < args.k {
+        eprintln!(
+            "note: {} of {} songs returned{}",
+            hits.len(),
+            args.k,
+            if args.method == "cf" {
+                ": collaborative filtering only knows songs someone liked"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(hits)
+}
+
 /// The model whose embeddings to use: `--model`'s id (which must have been scanned into this
-/// catalog), else the catalog's only model, else the one with the most embedded tracks.
-fn choose_model(store: &dyn CatalogStore, model_dir: Option<&Path>) -> anyhow::Result<String> {
+/// catalog), else the built-in model's when the catalog holds it, else the catalog's only model,
+/// else the one with the most embedded tracks.
+pub(crate) fn choose_model(
+    store: &dyn CatalogStore,
+    model_dir: Option<&Path>,
+) -> anyhow::Result<String> {
     let known = store.model_ids()?;
     if let Some(dir) = model_dir {
         let config = ModelDirConfig::read(dir)?;
@@ -177,6 +322,10 @@ fn choose_model(store: &dyn CatalogStore, model_dir: Option<&Path>) -> anyhow::R
             );
         }
         return Ok(id);
+    }
+    let built_in = crate::default_model::model_id()?;
+    if known.contains(&built_in) {
+        return Ok(built_in);
     }
     match known.len() {
         0 => bail!("the catalog is empty: run `musicrec scan DIR --model MODEL_DIR` first"),
@@ -201,53 +350,61 @@ fn choose_model(store: &dyn CatalogStore, model_dir: Option<&Path>) -> anyhow::R
     }
 }
 
-/// A seed as typed: a catalog id, a file path, or "artist - title" / title text.
-fn resolve_seed(
+/// A track as typed (`what` names it in messages: "seed", "track"): a catalog id, a file path,
+/// or "artist - title" / title text. Ambiguous text is an error listing the candidates.
+pub(crate) fn resolve_track(
+    store: &dyn CatalogStore,
+    query: &str,
+    what: &str,
+) -> anyhow::Result<Track> {
+    let trimmed = query.trim();
+    if trimmed.is_empty() {
+        bail!("empty {what}");
+    }
+    if let Ok(id) = trimmed.parse::<i64>()
+        && let Some(track) = store.track(TrackId(id))?
+    {
+        return Ok(track);
+    }
+    let on_disk = Path::new(trimmed);
+    if on_disk.exists() {
+        let canonical = std::fs::canonicalize(on_disk)
+            .with_context(|| format!("cannot resolve {what} path {trimmed}"))?;
+        return match store.track_by_path(&canonical)? {
+            Some(found) => Ok(found),
+            None => bail!(
+                "{what} {trimmed} is not in the catalog: run `musicrec scan` on its folder first"
+            ),
+        };
+    }
+    match store.find_track(trimmed)? {
+        TrackMatch::Found(track) => Ok(*track),
+        TrackMatch::Ambiguous(candidates) => {
+            let listed: Vec<String> = candidates
+                .iter()
+                .take(10)
+                .map(|t| format!("{} [id {}] {}", t.display_name(), t.id, t.path.display()))
+                .collect();
+            bail!(
+                "{what} '{trimmed}' is ambiguous, {} candidates (give a path or id): {}{}",
+                candidates.len(),
+                listed.join("; "),
+                if candidates.len() > 10 { "; ..." } else { "" }
+            );
+        }
+        TrackMatch::NotFound => bail!(
+            "no track in the catalog matches {what} '{trimmed}' (give a path, a catalog id, or \"artist - title\")"
+        ),
+    }
+}
+
+/// A seed as typed, which must have an embedding from the set's model.
+pub(crate) fn resolve_seed(
     store: &dyn CatalogStore,
     set: &EmbeddingSet,
     query: &str,
 ) -> anyhow::Result<TrackId> {
-    let trimmed = query.trim();
-    if trimmed.is_empty() {
-        bail!("empty --seed");
-    }
-    let mut track: Option<Track> = None;
-    if let Ok(id) = trimmed.parse::<i64>() {
-        track = store.track(TrackId(id))?;
-    }
-    let on_disk = Path::new(trimmed);
-    if track.is_none() && on_disk.exists() {
-        let canonical = std::fs::canonicalize(on_disk)
-            .with_context(|| format!("cannot resolve seed path {trimmed}"))?;
-        match store.track_by_path(&canonical)? {
-            Some(found) => track = Some(found),
-            None => bail!(
-                "seed {trimmed} is not in the catalog: run `musicrec scan` on its folder first"
-            ),
-        }
-    }
-    let track = match track {
-        Some(track) => track,
-        None => match store.find_track(trimmed)? {
-            TrackMatch::Found(track) => *track,
-            TrackMatch::Ambiguous(candidates) => {
-                let listed: Vec<String> = candidates
-                    .iter()
-                    .take(10)
-                    .map(|t| format!("{} [id {}] {}", t.display_name(), t.id, t.path.display()))
-                    .collect();
-                bail!(
-                    "seed '{trimmed}' is ambiguous, {} candidates (give a path or id): {}{}",
-                    candidates.len(),
-                    listed.join("; "),
-                    if candidates.len() > 10 { "; ..." } else { "" }
-                );
-            }
-            TrackMatch::NotFound => bail!(
-                "no track in the catalog matches seed '{trimmed}' (give a path, a catalog id, or \"artist - title\")"
-            ),
-        },
-    };
+    let track = resolve_track(store, query, "seed")?;
     if set.row_of(track.id).is_none() {
         bail!(
             "seed {} ({}) has no embedding from model {}{}",
@@ -286,9 +443,14 @@ fn m3u(entries: &[Entry]) -> String {
     out
 }
 
-fn print_table(output: &Output, model_id: &str, metric: Metric) {
+fn print_table(output: &Output, model_id: &str, scoring: &str) {
     let seeds: Vec<String> = output.seeds.iter().map(display).collect();
-    println!("seeds: {}  (model {model_id}, {metric})", seeds.join(", "));
+    let seeds = if seeds.is_empty() {
+        "(none)".to_owned()
+    } else {
+        seeds.join(", ")
+    };
+    println!("seeds: {seeds}  (model {model_id}, {scoring})");
     println!(
         "{:>3}  {:>7}  {:<10}  {:<40}  path",
         "#", "score", "genre", "song"

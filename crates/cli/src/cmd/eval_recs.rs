@@ -1,0 +1,808 @@
+//! `musicrec eval-recs`: offline quality of the recommenders on a labelled split. Each track of the
+//! split in turn is the seed; genre precision@k is the share of its k recommendations among the
+//! other tracks of the split that share its genre. Reported for method 1 and method 2 (several
+//! genre weights) under each metric, for an MFCC baseline (mean and standard deviation of 20
+//! MFCCs per track, z-scored) and for random picks; and, when the manifest has other labelled
+//! tracks, for five-seed queries (seeds from those tracks, candidates from the split) with both
+//! seed combinations. Before any work it checks that the model never trained on the evaluated
+//! tracks. The metrics live in `musicrec_recommend::offline`; this module computes the vectors,
+//! runs the grid and reports.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use musicrec_datasets::{Entry, Manifest, Split};
+use musicrec_recommend::offline::{
+    LabelledTracks, SeedQuery, request_precision_at_k, seeded_precision_at_k,
+};
+use musicrec_recommend::{GenreBlend, Method, Metric, RecommendRequest, SeedCombination};
+use musicrec_train::{DeviceKind, ModelDir, ModelDirConfig};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// MFCCs per track in the baseline (the classic content baseline).
+const N_MFCC: usize = 20;
+/// Method 2 genre weights the grid reports.
+const GENRE_WEIGHTS: [f32; 6] = [0.1, 0.2, 0.3, 0.5, 0.7, 0.9];
+/// Five-seed queries drawn per genre.
+const QUERIES_PER_GENRE: usize = 20;
+
+/// Offline recommendation quality (genre precision@k) on a labelled split.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+The model must not have seen the evaluated tracks: when the manifest is the one the model was \
+trained on, only its test split qualifies; otherwise the model's training manifest (recorded in \
+its config.json; the built-in model carries its own) is compared with the evaluated tracks, and an \
+overlap is refused (--allow-seen measures anyway and marks every learned row SEEN).
+
+Examples:
+  musicrec dataset gtzan ../shared/data/gtzan-mini --out gtzan.csv --split-ratio 5:1:4 --seed 1
+  musicrec eval-recs --data gtzan.csv --model models/crnn --k 5 --out eval/
+  musicrec eval-recs --data gtzan.csv            # the built-in model")]
+pub struct Args {
+    /// Manifest with labels (and splits).
+    #[arg(long, value_name = "MANIFEST.csv")]
+    data: PathBuf,
+    /// Model directory [default: the built-in model].
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Recommendations per seed.
+    #[arg(short, long, default_value_t = 5)]
+    k: usize,
+    /// Split to evaluate: test, validation, train, or all.
+    #[arg(long, default_value = "test", value_parser = ["test", "validation", "train", "all"])]
+    split: String,
+    /// Write eval-recs.json and eval-recs.md into this folder.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed of the random baseline's draw and of the five-seed queries.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Measure even when the model trained on some evaluated tracks (rows marked SEEN).
+    #[arg(long)]
+    allow_seen: bool,
+}
+
+/// One row of the report.
+#[derive(Serialize, Debug, Clone)]
+struct Row {
+    /// learned, mfcc, or random.
+    embedding: String,
+    /// "method 1", "method 2 (w=0.2)", "expected", "seeded draw".
+    method: String,
+    metric: String,
+    k: usize,
+    precision: f64,
+    random_baseline: f64,
+    queries: usize,
+    artist_filtered: bool,
+}
+
+/// Five-seed query results.
+#[derive(Serialize, Debug, Clone)]
+struct SeededRow {
+    /// "5 of one genre", or "4 + 1 of another".
+    queries_kind: String,
+    method: String,
+    combination: String,
+    k: usize,
+    precision: f64,
+    random_baseline: f64,
+    queries: usize,
+}
+
+#[derive(Serialize, Debug)]
+struct Report {
+    manifest: PathBuf,
+    model: String,
+    model_id: String,
+    split: String,
+    tracks: usize,
+    failed: Vec<(PathBuf, String)>,
+    genres: Vec<String>,
+    artists: String,
+    /// What the training-overlap check found.
+    seen_check: String,
+    /// True when the model trained on evaluated tracks (only with --allow-seen).
+    seen: bool,
+    rows: Vec<Row>,
+    five_seed_rows: Vec<SeededRow>,
+    five_seed_note: String,
+}
+
+/// One evaluated track's vectors.
+struct Vectors {
+    embedding: Vec<f32>,
+    probabilities: Vec<f32>,
+    mfcc: Vec<f32>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    let manifest = Manifest::read(&args.data)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot read manifest {}", args.data.display()))?;
+    let wanted: Option<Split> = match args.split.as_str() {
+        "all" => None,
+        s => Some(s.parse().map_err(|e| anyhow::anyhow!("{e}"))?),
+    };
+    let evaluated: Vec<&Entry> = manifest
+        .entries
+        .iter()
+        .filter(|e| wanted.is_none_or(|w| e.split == Some(w)))
+        .collect();
+    if evaluated.len() < 2 {
+        bail!(
+            "{} has {} tracks in split {}: at least 2 are needed (pick --split, or a manifest with splits)",
+            args.data.display(),
+            evaluated.len(),
+            args.split
+        );
+    }
+
+    // The model and what it saw, checked before any audio is decoded.
+    let (model, model_name, model_id) = match &args.model {
+        Some(dir) => {
+            let model = ModelDir::load(dir)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("cannot load model {}", dir.display()))?;
+            let id = crate::embedder::model_id_of(dir, &model.config().arch)?;
+            (model, dir.display().to_string(), id)
+        }
+        None => (
+            crate::default_model::load(DeviceKind::Cpu)?,
+            crate::default_model::NAME.to_string(),
+            crate::default_model::model_id()?,
+        ),
+    };
+    let seen = seen_check(
+        &args.data,
+        wanted,
+        &evaluated,
+        model.config(),
+        args.model.as_deref(),
+    )?;
+    let contaminated = match &seen {
+        SeenCheck::Overlap { count, examples } => {
+            let what = format!(
+                "model {model_name} was trained on {count} of the {} evaluated tracks (e.g. {}): its \
+                 embedding has seen them, so their precision would be inflated",
+                evaluated.len(),
+                examples.join(", ")
+            );
+            if !args.allow_seen {
+                bail!(
+                    "{what}; evaluate tracks it never saw (the test split of its own manifest), or pass --allow-seen to measure anyway"
+                );
+            }
+            eprintln!("WARNING: {what}. Every learned-embedding row is marked SEEN.");
+            true
+        }
+        SeenCheck::Unverified(reason) => {
+            eprintln!(
+                "WARNING: cannot verify that model {model_name} never trained on these tracks: {reason}"
+            );
+            false
+        }
+        SeenCheck::Clean(_) => false,
+    };
+
+    // Labels: the manifest's genres in sorted order.
+    let genre_names = manifest.labels();
+    let label_of = |e: &Entry| {
+        genre_names
+            .binary_search(&e.label)
+            .expect("labels come from the manifest")
+    };
+
+    let progress = progress_bar(evaluated.len());
+    let model = Mutex::new(model);
+    let computed = compute_vectors(&model, &evaluated, &progress);
+    progress.finish_and_clear();
+    let mut failed = Vec::new();
+    let mut kept: Vec<(&Entry, Vectors)> = Vec::new();
+    for (entry, result) in evaluated.iter().zip(computed) {
+        match result {
+            Ok(v) => kept.push((entry, v)),
+            Err(reason) => {
+                eprintln!("failed: {}: {reason}", entry.path.display());
+                failed.push((entry.path.clone(), reason));
+            }
+        }
+    }
+    if kept.len() < 2 {
+        bail!("fewer than 2 tracks could be decoded and embedded");
+    }
+    let model = model.into_inner().expect("no panic while embedding");
+
+    let labels: Vec<usize> = kept.iter().map(|(e, _)| label_of(e)).collect();
+    let artists: Vec<String> = kept
+        .iter()
+        .map(|(e, _)| e.artist.clone().unwrap_or_default())
+        .collect();
+    let has_artists = artists.iter().any(|a| !a.trim().is_empty());
+    let dim = model.config().model.embedding_dim();
+    let embeddings: Vec<f32> = kept
+        .iter()
+        .flat_map(|(_, v)| v.embedding.iter().copied())
+        .collect();
+    let probabilities: Vec<f32> = kept
+        .iter()
+        .flat_map(|(_, v)| v.probabilities.iter().copied())
+        .collect();
+    let mfcc = zscore(
+        &kept
+            .iter()
+            .flat_map(|(_, v)| v.mfcc.iter().copied())
+            .collect::<Vec<_>>(),
+        2 * N_MFCC,
+    );
+    let model_genres = model.genres().to_vec();
+
+    let mut rows = Vec::new();
+    let filters: Vec<Option<&[String]>> = if has_artists {
+        vec![None, Some(artists.as_slice())]
+    } else {
+        vec![None]
+    };
+    for artist_filter in filters {
+        let learned = LabelledTracks {
+            dim,
+            embeddings: &embeddings,
+            labels: &labels,
+            genre_probs: Some((&model_genres, &probabilities)),
+            artists: artist_filter,
+        };
+        let mfcc_tracks = LabelledTracks {
+            dim: 2 * N_MFCC,
+            embeddings: &mfcc,
+            labels: &labels,
+            genre_probs: None,
+            artists: artist_filter,
+        };
+        for metric in [Metric::Cosine, Metric::Euclidean, Metric::PNorm(1.0)] {
+            let mut request = RecommendRequest::new(Vec::new(), args.k);
+            request.metric = metric;
+            let r = request_precision_at_k(&learned, args.k, &request)?;
+            rows.push(row("learned", "method 1".into(), &r));
+            for w in GENRE_WEIGHTS {
+                request.method = Method::SimilarityAndGenre(GenreBlend {
+                    genre_weight: w,
+                    ..GenreBlend::default()
+                });
+                let default = if w == GenreBlend::default().genre_weight {
+                    ", default"
+                } else {
+                    ""
+                };
+                let r = request_precision_at_k(&learned, args.k, &request)?;
+                rows.push(row("learned", format!("method 2 (w={w}{default})"), &r));
+            }
+            request.method = Method::Similarity;
+            let r = request_precision_at_k(&mfcc_tracks, args.k, &request)?;
+            rows.push(row("mfcc", "method 1".into(), &r));
+        }
+        let expected =
+            request_precision_at_k(&learned, args.k, &RecommendRequest::new(Vec::new(), args.k))?;
+        rows.push(Row {
+            embedding: "random".into(),
+            method: "expected".into(),
+            metric: "-".into(),
+            precision: expected.random_baseline,
+            ..row("random", String::new(), &expected)
+        });
+        let (precision, queries) = random_draw(&labels, artist_filter, args.k, args.seed);
+        rows.push(Row {
+            embedding: "random".into(),
+            method: format!("seeded draw (seed {})", args.seed),
+            metric: "-".into(),
+            precision,
+            queries,
+            ..row("random", String::new(), &expected)
+        });
+    }
+    if contaminated {
+        for r in rows.iter_mut().filter(|r| r.embedding == "learned") {
+            r.embedding = "learned SEEN".into();
+        }
+    }
+
+    // Five-seed queries: seeds from the manifest's other labelled tracks, candidates from the split.
+    let (five_seed_rows, five_seed_note) = five_seed_rows(
+        &manifest,
+        &evaluated,
+        &model,
+        &genre_names,
+        &learned_set(dim, &embeddings, &labels, &model_genres, &probabilities),
+        args.k,
+        args.seed,
+    );
+
+    let report = Report {
+        manifest: args.data.clone(),
+        model: model_name,
+        model_id,
+        split: args.split.clone(),
+        tracks: kept.len(),
+        failed,
+        genres: genre_names,
+        artists: if has_artists {
+            "artists known: rows with artist_filtered=true exclude the seed's artist".into()
+        } else {
+            "no artist data: no artist-filtered rows".into()
+        },
+        seen_check: seen.describe(),
+        seen: contaminated,
+        rows,
+        five_seed_rows,
+        five_seed_note,
+    };
+    let table = markdown(&report);
+    print!("{table}");
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let json = out.join("eval-recs.json");
+        std::fs::write(&json, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", json.display()))?;
+        let md = out.join("eval-recs.md");
+        std::fs::write(&md, &table).with_context(|| format!("cannot write {}", md.display()))?;
+        println!("wrote {} and {}", json.display(), md.display());
+    }
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn learned_set<'a>(
+    dim: usize,
+    embeddings: &'a [f32],
+    labels: &'a [usize],
+    genres: &'a [String],
+    probabilities: &'a [f32],
+) -> LabelledTracks<'a> {
+    LabelledTracks {
+        dim,
+        embeddings,
+        labels,
+        genre_probs: Some((genres, probabilities)),
+        artists: None,
+    }
+}
+
+fn row(embedding: &str, method: String, r: &musicrec_recommend::offline::PrecisionAtK) -> Row {
+    Row {
+        embedding: embedding.into(),
+        method,
+        metric: r.metric.to_string(),
+        k: r.k,
+        precision: r.precision,
+        random_baseline: r.random_baseline,
+        queries: r.queries,
+        artist_filtered: r.artist_filtered,
+    }
+}
+
+/// Decode, log-mel and MFCC run in parallel; the network (not `Sync`) one file at a time.
+fn compute_vectors(
+    model: &Mutex<ModelDir>,
+    entries: &[&Entry],
+    progress: &ProgressBar,
+) -> Vec<Result<Vectors, String>> {
+    let (extractor, sample_rate) = {
+        let m = model.lock().expect("fresh lock");
+        (m.extractor().clone(), m.config().mel.sample_rate)
+    };
+    entries
+        .par_iter()
+        .map(|entry| {
+            let result = (|| -> Result<Vectors, String> {
+                let audio = musicrec_audio::load(&entry.path, Some(sample_rate))
+                    .map_err(|e| e.to_string())?;
+                if audio.samples.is_empty() {
+                    return Err("no audio samples".to_string());
+                }
+                let log_mel = extractor.log_mel(&audio.samples);
+                let mfcc = musicrec_features::mfcc::mfcc_summary(&log_mel, N_MFCC)
+                    .map_err(|e| e.to_string())?;
+                let outputs = model
+                    .lock()
+                    .map_err(|_| "the model failed on an earlier file".to_string())?
+                    .embed_and_predict_log_mel(&log_mel)
+                    .map_err(|e| e.to_string())?;
+                Ok(Vectors {
+                    embedding: outputs.embedding,
+                    probabilities: outputs.probabilities,
+                    mfcc,
+                })
+            })();
+            progress.inc(1);
+            result
+        })
+        .collect()
+}
+
+/// Each dimension scaled to mean 0 and standard deviation 1 over the tracks (a constant
+/// dimension becomes 0): MFCC means and deviations have very different ranges, and the
+/// classic baseline standardises them so that c0 (loudness) does not dominate every distance.
+fn zscore(rows: &[f32], dim: usize) -> Vec<f32> {
+    let n = rows.len() / dim;
+    let mut out = rows.to_vec();
+    for d in 0..dim {
+        let column = || (0..n).map(|i| f64::from(rows[i * dim + d]));
+        let mean = column().sum::<f64>() / n as f64;
+        let var = column().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        let sd = var.sqrt();
+        for i in 0..n {
+            out[i * dim + d] = if sd > 0.0 {
+                ((f64::from(rows[i * dim + d]) - mean) / sd) as f32
+            } else {
+                0.0
+            };
+        }
+    }
+    out
+}
+
+/// Precision of k candidates drawn uniformly at random (seeded) for every seed.
+fn random_draw(labels: &[usize], artists: Option<&[String]>, k: usize, seed: u64) -> (f64, usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = labels.len();
+    let artist = |i: usize| artists.map(|a| a[i].trim()).filter(|a| !a.is_empty());
+    let mut total = 0.0;
+    let mut queries = 0;
+    for i in 0..n {
+        let candidates: Vec<usize> = (0..n)
+            .filter(|&j| j != i && (artist(i).is_none() || artist(j) != artist(i)))
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let picked: Vec<usize> = candidates
+            .choose_multiple(&mut rng, k.min(candidates.len()))
+            .copied()
+            .collect();
+        let relevant = picked.iter().filter(|&&j| labels[j] == labels[i]).count();
+        total += relevant as f64 / picked.len() as f64;
+        queries += 1;
+    }
+    (total / queries.max(1) as f64, queries)
+}
+
+/// Five-seed queries: for every genre with at least five labelled tracks outside the evaluated
+/// split, [`QUERIES_PER_GENRE`] random draws of five of them ("5 of one genre") and of four of
+/// them plus one from another genre ("4 + 1 of another": relevant is still the majority genre),
+/// each recommending k tracks among the evaluated ones.
+fn five_seed_rows(
+    manifest: &Manifest,
+    evaluated: &[&Entry],
+    model: &ModelDir,
+    genre_names: &[String],
+    candidates: &LabelledTracks<'_>,
+    k: usize,
+    seed: u64,
+) -> (Vec<SeededRow>, String) {
+    let in_eval: HashSet<&Path> = evaluated.iter().map(|e| e.path.as_path()).collect();
+    let pool: Vec<&Entry> = manifest
+        .entries
+        .iter()
+        .filter(|e| !in_eval.contains(e.path.as_path()))
+        .collect();
+    let mut by_genre: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, e) in pool.iter().enumerate() {
+        if let Ok(g) = genre_names.binary_search(&e.label) {
+            by_genre.entry(g).or_default().push(i);
+        }
+    }
+    by_genre.retain(|_, rows| rows.len() >= 5);
+    if by_genre.len() < 2 {
+        return (
+            Vec::new(),
+            "five-seed queries need 5+ labelled tracks of at least two genres outside the evaluated split: none run".into(),
+        );
+    }
+    // Embed only the pool tracks the queries use.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let genres: Vec<usize> = by_genre.keys().copied().collect();
+    let mut pure = Vec::new();
+    let mut mixed = Vec::new();
+    for (&g, rows) in &by_genre {
+        for _ in 0..QUERIES_PER_GENRE {
+            let five: Vec<usize> = rows.choose_multiple(&mut rng, 5).copied().collect();
+            pure.push(SeedQuery {
+                seeds: five.clone(),
+                genre: g,
+            });
+            let other_genres: Vec<usize> = genres.iter().copied().filter(|&o| o != g).collect();
+            let other = *other_genres.choose(&mut rng).expect("two genres or more");
+            let intruder = *by_genre[&other].choose(&mut rng).expect("five or more");
+            let mut seeds = five[..4].to_vec();
+            seeds.insert(rng.random_range(0..5), intruder);
+            mixed.push(SeedQuery { seeds, genre: g });
+        }
+    }
+    let used: Vec<usize> = {
+        let mut u: Vec<usize> = pure
+            .iter()
+            .chain(&mixed)
+            .flat_map(|q| q.seeds.iter().copied())
+            .collect();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    let mut vectors: BTreeMap<usize, (Vec<f32>, Vec<f32>)> = BTreeMap::new();
+    for &i in &used {
+        match model
+            .log_mel_of_file(&pool[i].path)
+            .and_then(|m| model.embed_and_predict_log_mel(&m))
+        {
+            Ok(o) => {
+                vectors.insert(i, (o.embedding, o.probabilities));
+            }
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    format!("five-seed queries skipped: {}: {e}", pool[i].path.display()),
+                );
+            }
+        }
+    }
+    // Seed rows renumbered densely.
+    let position: BTreeMap<usize, usize> = used.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    let seed_embeddings: Vec<f32> = used.iter().flat_map(|i| vectors[i].0.clone()).collect();
+    let seed_probs: Vec<f32> = used.iter().flat_map(|i| vectors[i].1.clone()).collect();
+    let seed_labels: Vec<usize> = used
+        .iter()
+        .map(|&i| genre_names.binary_search(&pool[i].label).unwrap_or(0))
+        .collect();
+    let (names, _) = candidates.genre_probs.expect("learned set has genres");
+    let seed_set = LabelledTracks {
+        dim: candidates.dim,
+        embeddings: &seed_embeddings,
+        labels: &seed_labels,
+        genre_probs: Some((names, &seed_probs)),
+        artists: None,
+    };
+    let renumber = |qs: &[SeedQuery]| -> Vec<SeedQuery> {
+        qs.iter()
+            .map(|q| SeedQuery {
+                seeds: q.seeds.iter().map(|s| position[s]).collect(),
+                genre: q.genre,
+            })
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for (kind, queries) in [
+        ("5 of one genre", renumber(&pure)),
+        ("4 + 1 of another", renumber(&mixed)),
+    ] {
+        for (method_name, method) in [
+            ("method 1", Method::Similarity),
+            (
+                "method 2 (default w)",
+                Method::SimilarityAndGenre(GenreBlend::default()),
+            ),
+        ] {
+            for (comb_name, combination) in [
+                ("mean of similarities", SeedCombination::MeanSimilarity),
+                ("similarity to centroid", SeedCombination::Centroid),
+            ] {
+                let mut request = RecommendRequest::new(Vec::new(), k);
+                request.method = method;
+                request.combination = combination;
+                match seeded_precision_at_k(&seed_set, candidates, &queries, k, &request) {
+                    Ok(r) => rows.push(SeededRow {
+                        queries_kind: kind.into(),
+                        method: method_name.into(),
+                        combination: comb_name.into(),
+                        k,
+                        precision: r.precision,
+                        random_baseline: r.random_baseline,
+                        queries: r.queries,
+                    }),
+                    Err(e) => return (rows, format!("five-seed queries stopped: {e}")),
+                }
+            }
+        }
+    }
+    (
+        rows,
+        format!(
+            "seeds drawn (seed {seed}) from the manifest's {} labelled tracks outside the evaluated split \
+             (for a model's own manifest: tracks it trained on), {QUERIES_PER_GENRE} queries per genre; \
+             candidates are the evaluated tracks only",
+            pool.len()
+        ),
+    )
+}
+
+/// Whether the model saw evaluated tracks during training.
+enum SeenCheck {
+    Clean(String),
+    Overlap { count: usize, examples: Vec<String> },
+    Unverified(String),
+}
+
+impl SeenCheck {
+    fn describe(&self) -> String {
+        match self {
+            SeenCheck::Clean(why) => why.clone(),
+            SeenCheck::Overlap { count, .. } => {
+                format!("the model trained on {count} of the evaluated tracks (SEEN)")
+            }
+            SeenCheck::Unverified(why) => format!("unverified: {why}"),
+        }
+    }
+}
+
+/// A track's identity across manifests and machines: its genre and file name (GTZAN's
+/// `blues.00042.wav`, an FMA id). Conservative: two different files with the same name and genre
+/// count as the same track.
+fn track_key(entry: &Entry) -> (String, String) {
+    (
+        entry.label.clone(),
+        entry
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    )
+}
+
+fn seen_check(
+    data: &Path,
+    split: Option<Split>,
+    evaluated: &[&Entry],
+    config: &ModelDirConfig,
+    model_dir: Option<&Path>,
+) -> anyhow::Result<SeenCheck> {
+    let recorded = &config.training.manifest_blake3;
+    let hash_of = |bytes: &[u8]| blake3::hash(bytes).to_hex().to_string();
+    let data_bytes =
+        std::fs::read(data).with_context(|| format!("cannot read {}", data.display()))?;
+    if !recorded.is_empty() && hash_of(&data_bytes) == *recorded && split == Some(Split::Test) {
+        return Ok(SeenCheck::Clean(
+            "the model was trained on this manifest's train and validation splits; its test split is unseen"
+                .into(),
+        ));
+    }
+    // Find the training manifest: built in, as recorded, or beside the model directory.
+    let mut training: Option<Manifest> = None;
+    let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if model_dir.is_none() {
+        let copy = temp.path().join("data.csv");
+        std::fs::write(&copy, crate::default_model::TRAINING_MANIFEST)
+            .context("cannot write the built-in training manifest")?;
+        candidates.push(copy);
+    }
+    candidates.push(config.training.manifest.clone());
+    if let (Some(dir), Some(name)) = (model_dir, config.training.manifest.file_name()) {
+        candidates.push(dir.join(name));
+    }
+    for path in &candidates {
+        if let Ok(bytes) = std::fs::read(path)
+            && hash_of(&bytes) == *recorded
+            && let Ok(m) = Manifest::read(path)
+        {
+            training = Some(m);
+            break;
+        }
+    }
+    let Some(training) = training else {
+        return Ok(SeenCheck::Unverified(format!(
+            "its training manifest {} (blake3 {}) is not here or has changed",
+            config.training.manifest.display(),
+            recorded.get(..12).unwrap_or(recorded)
+        )));
+    };
+    let seen: HashSet<(String, String)> = training
+        .entries
+        .iter()
+        .filter(|e| matches!(e.split, Some(Split::Train) | Some(Split::Validation)))
+        .map(track_key)
+        .collect();
+    let overlap: Vec<&&Entry> = evaluated
+        .iter()
+        .filter(|e| seen.contains(&track_key(e)))
+        .collect();
+    if overlap.is_empty() {
+        Ok(SeenCheck::Clean(format!(
+            "none of the evaluated tracks is among the {} tracks the model trained on",
+            seen.len()
+        )))
+    } else {
+        Ok(SeenCheck::Overlap {
+            count: overlap.len(),
+            examples: overlap
+                .iter()
+                .take(3)
+                .map(|e| e.path.display().to_string())
+                .collect(),
+        })
+    }
+}
+
+fn markdown(report: &Report) -> String {
+    let mut out = format!(
+        "# Recommendation quality: genre precision@k\n\nmanifest {}, split {}, {} tracks ({} failed), {} genres; model {} ({})\n\
+         seen check: {}\n{}\n\n",
+        report.manifest.display(),
+        report.split,
+        report.tracks,
+        report.failed.len(),
+        report.genres.len(),
+        report.model,
+        report.model_id,
+        report.seen_check,
+        report.artists,
+    );
+    out.push_str(
+        "| embedding | method | metric | k | precision@k | random (exact) | queries | artist-filtered |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for r in &report.rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {} | {} |\n",
+            r.embedding,
+            r.method,
+            r.metric,
+            r.k,
+            r.precision,
+            r.random_baseline,
+            r.queries,
+            if r.artist_filtered { "yes" } else { "no" }
+        ));
+    }
+    out.push_str(&format!(
+        "\n## Five-seed queries (cosine)\n\n{}\n\n",
+        report.five_seed_note
+    ));
+    if !report.five_seed_rows.is_empty() {
+        out.push_str(
+            "| seeds | method | combination | k | precision@k | random (exact) | queries |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for r in &report.five_seed_rows {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.3} | {:.3} | {} |\n",
+                r.queries_kind,
+                r.method,
+                r.combination,
+                r.k,
+                r.precision,
+                r.random_baseline,
+                r.queries
+            ));
+        }
+    }
+    out
+}
+
+fn progress_bar(len: usize) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len as u64), target);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "embedding {bar:40} {pos}/{len} tracks  {elapsed} (eta {eta})",
+        )
+        .expect("static template is valid"),
+    );
+    bar
+}

@@ -1,0 +1,227 @@
+//! `musicrec quickstart DIR`: the main job in one command. Scans DIR into the catalog with the
+//! built-in model (incremental: a rerun only embeds what changed), picks five seed songs under
+//! DIR at random (seeded, printed) unless `--seed` names them, and prints the recommendations of
+//! both of the paper's methods, then the commands to go on with. Scanning and ranking are the
+//! catalog and recommend stages'; this module chains them and reports.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use musicrec_catalog::{EmbeddingSet, ScanOptions, TrackEmbedder, TrackId};
+use musicrec_recommend::{GenreBlend, Method, RecommendRequest};
+use rand::SeedableRng;
+use rand::seq::IndexedRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::embedder::ModelEmbedder;
+
+/// How many seeds quickstart picks when none are given.
+const RANDOM_SEEDS: usize = 5;
+
+/// Scan a music folder with the built-in model and recommend songs like five of it.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Any folder of music works (mp3, flac, ogg, m4a, wav, ...; sub-folders too). The catalog is the \
+default one unless --db names another; a rerun skips unchanged files.
+
+Examples:
+  musicrec quickstart ~/Music
+  musicrec quickstart ../shared/data/gtzan-mini --db quick.db --random-seed 7
+  musicrec quickstart ~/Music --seed \"Miles Davis - So What\" --seed ~/Music/b.flac -k 10")]
+pub struct Args {
+    /// Music folder to scan.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
+    #[arg(long, value_name = "FILE")]
+    db: Option<String>,
+    /// Seed songs (path, catalog id, or "artist - title") instead of five picked at random.
+    #[arg(long = "seed", value_name = "TRACK")]
+    seeds: Vec<String>,
+    /// How many songs each method recommends.
+    #[arg(short, default_value_t = 5)]
+    k: usize,
+    /// Seed of the random pick of seed songs [default: from the clock; printed].
+    #[arg(long, value_name = "N")]
+    random_seed: Option<u64>,
+    /// Worker threads for the scan [default: one per core].
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    if !args.dir.is_dir() {
+        bail!("{} is not a folder", args.dir.display());
+    }
+    let dir = std::fs::canonicalize(&args.dir)
+        .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
+    let embedder = ModelEmbedder::built_in()?;
+    let model_id = embedder.model_id().to_string();
+    let (db, mut store) = crate::store::open_or_create(args.db.as_deref())?;
+
+    println!(
+        "== scanning {} into {} with the {} ({model_id})",
+        dir.display(),
+        db.describe(),
+        embedder.description()
+    );
+    let options = ScanOptions {
+        jobs: args.jobs.unwrap_or(0),
+        ..ScanOptions::default()
+    };
+    let progress = progress_bar();
+    let report = musicrec_catalog::scan(
+        store.as_mut(),
+        std::slice::from_ref(&dir),
+        &embedder,
+        &options,
+        &progress,
+    )?;
+    progress.finish_and_clear();
+    for (file, reason) in &report.failures {
+        eprintln!("failed: {}: {reason}", file.display());
+    }
+    println!(
+        "{} files: {} added, {} updated, {} moved, {} unchanged, {} pruned, {} failed",
+        report.found,
+        report.added,
+        report.updated,
+        report.moved,
+        report.unchanged,
+        report.pruned,
+        report.failed
+    );
+
+    let set = store.load_embeddings(&model_id)?;
+    let seed_ids: Vec<TrackId> = if args.seeds.is_empty() {
+        let under_dir: Vec<TrackId> = set
+            .tracks
+            .iter()
+            .filter(|t| t.path.starts_with(&dir))
+            .map(|t| t.id)
+            .collect();
+        if under_dir.len() < 2 {
+            bail!(
+                "{} has {} playable song(s) in the catalog: quickstart needs at least 2 to recommend from",
+                dir.display(),
+                under_dir.len()
+            );
+        }
+        let random_seed = args.random_seed.unwrap_or_else(clock_seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(random_seed);
+        let count = RANDOM_SEEDS.min(under_dir.len() - 1);
+        let mut picked: Vec<TrackId> = under_dir
+            .choose_multiple(&mut rng, count)
+            .copied()
+            .collect();
+        picked.sort_unstable_by_key(|id| id.0);
+        println!(
+            "\n== {count} seed songs picked at random (--random-seed {random_seed} picks them again)"
+        );
+        picked
+    } else {
+        let mut ids = Vec::new();
+        for query in &args.seeds {
+            let id = crate::cmd::recommend::resolve_seed(store.as_ref(), &set, query)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        println!("\n== {} seed songs", ids.len());
+        ids
+    };
+    for &id in &seed_ids {
+        println!("   {}", describe(&set, id));
+    }
+
+    let index = musicrec_recommend::index_from_embedding_set(&set)
+        .context("stored embeddings do not form a valid index")?;
+    for (title, method) in [
+        (
+            "method 1: most similar embeddings (cosine, mean over the seeds)",
+            Method::Similarity,
+        ),
+        (
+            "method 2: similarity plus the seeds' genre probabilities",
+            Method::SimilarityAndGenre(GenreBlend::default()),
+        ),
+    ] {
+        let mut request = RecommendRequest::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
+        request.method = method;
+        let result = index.recommend(&request).context("recommendation failed")?;
+        println!("\n== {title}");
+        println!("{:>3}  {:>7}  {:<10}  song", "#", "score", "genre");
+        for (rank, hit) in result.tracks.iter().enumerate() {
+            println!(
+                "{:>3}  {:>7.4}  {}",
+                rank + 1,
+                hit.score,
+                describe(&set, TrackId(hit.id))
+            );
+        }
+        if result.fewer_than_requested {
+            println!("   (only {} songs qualify)", result.tracks.len());
+        }
+    }
+
+    let db_flag = args
+        .db
+        .as_deref()
+        .map(|d| format!(" --db {d}"))
+        .unwrap_or_default();
+    let seeds_flag: String = seed_ids.iter().map(|id| format!(" --seed {id}")).collect();
+    println!("\n== next");
+    println!("   musicrec recommend{db_flag}{seeds_flag} --method genre --format m3u > mix.m3u");
+    println!("   musicrec stats{db_flag}");
+    println!("   musicrec serve{db_flag}    # the web page: open the address it prints");
+    Ok(if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `genre  artist - title (path)` of a track of the set.
+fn describe(set: &EmbeddingSet, id: TrackId) -> String {
+    let Some(row) = set.row_of(id) else {
+        return format!("track {id}");
+    };
+    let track = &set.tracks[row];
+    let genre = set
+        .top_genre(row)
+        .map(|g| set.model.genres[g].as_str())
+        .unwrap_or("-");
+    let name = match (&track.artist, &track.title) {
+        (Some(a), Some(t)) => format!("{a} - {t}  "),
+        _ => String::new(),
+    };
+    format!("{genre:<10}  {name}{} [id {id}]", track.path.display())
+}
+
+/// A seed from the clock when none is given; printed so the pick can be repeated.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() % 100_000)
+        .unwrap_or(0)
+}
+
+fn progress_bar() -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>16} {bar:40} {pos}/{len} files  {elapsed} (eta {eta})")
+            .expect("static template is valid"),
+    );
+    bar
+}

@@ -1,0 +1,211 @@
+//! `musicrec eval-recs` through the binary on real clips: a tiny CRNN trained on the train split of
+//! three GTZAN-mini genres is evaluated on the held-out test split (every metric, method 2's
+//! weights, the MFCC baseline, random), and a model evaluated on tracks it trained on is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const GENRES: [&str; 3] = ["classical", "metal", "reggae"];
+
+fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_musicrec"))
+        .args(args)
+        .output()
+        .expect("run musicrec")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.join("gtzan-mini").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "shared test data not found at {} (set MUSICREC_SHARED_DATA)",
+        dir.display()
+    );
+    eprintln!("skipping: shared test data not found at {}", dir.display());
+    None
+}
+
+/// `path,label,split` over clips 0..10 of each genre, split by `split_of(id)`.
+fn write_manifest(path: &Path, data: &Path, split_of: impl Fn(usize) -> &'static str) {
+    let mut csv = String::from("path,label,split\n");
+    for genre in GENRES {
+        for id in 0..10 {
+            let clip = data
+                .join("gtzan-mini")
+                .join(genre)
+                .join(format!("{genre}.{id:05}.wav"));
+            csv.push_str(&format!("{},{genre},{}\n", clip.display(), split_of(id)));
+        }
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[test]
+fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("data.csv");
+    // 5 train, 1 validation, 4 test per genre.
+    write_manifest(&manifest, &data, |id| match id {
+        0..5 => "train",
+        5 => "validation",
+        _ => "test",
+    });
+    let cache = dir.path().join("cache");
+    let model = dir.path().join("model");
+    ok(
+        musicrec(&[
+            "dataset".as_ref(),
+            "prepare".as_ref(),
+            manifest.as_os_str(),
+            "--cache".as_ref(),
+            cache.as_os_str(),
+        ]),
+        "dataset prepare",
+    );
+    ok(
+        musicrec(&[
+            "train".as_ref(),
+            "--data".as_ref(),
+            manifest.as_os_str(),
+            "--cache".as_ref(),
+            cache.as_os_str(),
+            "--out".as_ref(),
+            model.as_os_str(),
+            "--epochs".as_ref(),
+            "2".as_ref(),
+            "--width-scale".as_ref(),
+            "0.25".as_ref(),
+        ]),
+        "train",
+    );
+
+    let out = dir.path().join("eval");
+    let stdout = ok(
+        musicrec(&[
+            "eval-recs".as_ref(),
+            "--data".as_ref(),
+            manifest.as_os_str(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "-k".as_ref(),
+            "3".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]),
+        "eval-recs",
+    );
+    assert!(stdout.contains("its test split is unseen"), "{stdout}");
+    assert!(stdout.contains("no artist data"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval-recs.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["tracks"], 12);
+    assert_eq!(report["seen"], false);
+    let rows = report["rows"].as_array().unwrap();
+    let find = |embedding: &str, method: &str, metric: &str| -> f64 {
+        rows.iter()
+            .find(|r| r["embedding"] == embedding && r["method"] == method && r["metric"] == metric)
+            .unwrap_or_else(|| panic!("no row {embedding} / {method} / {metric}: {rows:?}"))
+            ["precision"]
+            .as_f64()
+            .unwrap()
+    };
+    for metric in ["cosine", "euclidean", "pnorm:1"] {
+        for method in ["method 1", "method 2 (w=0.1)", "method 2 (w=0.9)"] {
+            let p = find("learned", method, metric);
+            assert!((0.0..=1.0).contains(&p), "{method} {metric}: {p}");
+        }
+        // Precision@3 over 12 tracks is a multiple of 1/36.
+        let p = find("mfcc", "method 1", metric);
+        assert!(((p * 36.0) - (p * 36.0).round()).abs() < 1e-9, "{p}");
+    }
+    // Each test track has 3 same-genre tracks among the 11 others.
+    let expected = find("random", "expected", "-");
+    assert!((expected - 3.0 / 11.0).abs() < 1e-9, "{expected}");
+    // Classical, metal and reggae differ in timbre: 20 MFCCs find that well above chance.
+    assert!(
+        find("mfcc", "method 1", "cosine") > expected + 0.15,
+        "{stdout}"
+    );
+    // Five-seed queries: seeds from the 6 train/validation clips per genre.
+    let five = report["five_seed_rows"].as_array().unwrap();
+    assert_eq!(five.len(), 8, "{five:?}");
+    assert!(five.iter().all(|r| r["queries"] == 60));
+    assert!(
+        std::fs::read_to_string(out.join("eval-recs.md"))
+            .unwrap()
+            .contains("| mfcc |")
+    );
+
+    // The training split of the same manifest was seen: refused, one line, unless --allow-seen.
+    let refused = musicrec(&[
+        "eval-recs".as_ref(),
+        "--data".as_ref(),
+        manifest.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--split".as_ref(),
+        "train".as_ref(),
+    ]);
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("was trained on 15 of the 15 evaluated tracks"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // Another manifest that puts training clips into its test split: found by the recorded
+    // training manifest, refused; with --allow-seen, measured and marked.
+    let other = dir.path().join("other.csv");
+    write_manifest(&other, &data, |id| if id < 2 { "test" } else { "train" });
+    let refused = musicrec(&[
+        "eval-recs".as_ref(),
+        "--data".as_ref(),
+        other.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("was trained on 6 of the 6 evaluated tracks"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let marked = ok(
+        musicrec(&[
+            "eval-recs".as_ref(),
+            "--data".as_ref(),
+            other.as_os_str(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--allow-seen".as_ref(),
+            "-k".as_ref(),
+            "1".as_ref(),
+        ]),
+        "eval-recs --allow-seen",
+    );
+    assert!(marked.contains("| learned SEEN | method 1 |"), "{marked}");
+}
