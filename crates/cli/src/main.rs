@@ -4,6 +4,7 @@
 mod cmd;
 mod default_model;
 mod embedder;
+mod output;
 mod store;
 
 use clap::{Parser, Subcommand};

@@ -209,3 +209,141 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
     );
     assert!(marked.contains("| learned SEEN | method 1 |"), "{marked}");
 }
+
+/// `eval-recs --interactions`: listeners in a log like the clips of one genre each (a few only as
+/// play counts); on a catalog of real clips scanned with the built-in model, content similarity
+/// finds the held-out likes far above the exact random baseline, the report names the log, and
+/// `simulated` says SIMULATED. A missing log and a log without usable columns are refused.
+#[test]
+fn eval_recs_on_interactions_names_its_data_and_content_beats_random() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    for genre in GENRES {
+        let to = lib.join(genre);
+        std::fs::create_dir_all(&to).unwrap();
+        for id in 0..10 {
+            let name = format!("{genre}.{id:05}.wav");
+            std::fs::copy(
+                data.join("gtzan-mini").join(genre).join(&name),
+                to.join(&name),
+            )
+            .unwrap();
+        }
+    }
+    let db = dir.path().join("lib.db");
+    ok(
+        musicrec(&[
+            "scan".as_ref(),
+            lib.as_os_str(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ]),
+        "scan",
+    );
+    // 4 listeners per genre; each likes 6 of its genre's 10 clips (timestamped: the latest two are
+    // held out) and has played two more of them (plays only).
+    let lib = lib.canonicalize().unwrap();
+    let mut log = String::from("user,track,like,plays,timestamp\n");
+    for (g, genre) in GENRES.iter().enumerate() {
+        for u in 0..4 {
+            let user = format!("{genre}-fan-{u}");
+            for step in 0..8 {
+                let id = (u * 3 + step) % 10;
+                let path = lib.join(genre).join(format!("{genre}.{id:05}.wav"));
+                let (like, plays) = if step < 6 { ("1", "") } else { ("", "4") };
+                log.push_str(&format!(
+                    "{user},{},{like},{plays},{}\n",
+                    path.display(),
+                    g * 100 + step
+                ));
+            }
+        }
+    }
+    log.push_str("someone,/no/such/file.wav,1,,1\n");
+    let log_path = dir.path().join("log.csv");
+    std::fs::write(&log_path, log).unwrap();
+    let out = dir.path().join("report");
+    let stdout = ok(
+        musicrec(&[
+            "eval-recs".as_ref(),
+            "--interactions".as_ref(),
+            log_path.as_os_str(),
+            "--db".as_ref(),
+            db.as_os_str(),
+            "-k".as_ref(),
+            "5".as_ref(),
+            "--holdout".as_ref(),
+            "0.34".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]),
+        "eval-recs --interactions",
+    );
+    assert!(stdout.contains("real interaction log"), "{stdout}");
+    assert!(
+        stdout.contains("1 rows with tracks not in the catalog"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("SIMULATED"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval-interactions.json")).unwrap())
+            .unwrap();
+    let comparison = &report["comparison"];
+    assert_eq!(comparison["users_evaluated"], 12, "{comparison}");
+    assert_eq!(comparison["held_out_likes"], 24, "{comparison}");
+    assert_eq!(comparison["train_plays"], 24, "{comparison}");
+    let recall = |m: &str| -> f64 {
+        comparison["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["method"] == m)
+            .unwrap()["recall_at_k"]
+            .as_f64()
+            .unwrap()
+    };
+    // Each listener's 2 held-out likes are among 30 - 4 - 2 = 24 candidates: random gets 5/24.
+    assert!((recall("random") - 5.0 / 24.0).abs() < 1e-9, "{stdout}");
+    assert!(recall("content") > 2.0 * recall("random"), "{stdout}");
+    for m in ["cf", "hybrid"] {
+        assert!((0.0..=1.0).contains(&recall(m)), "{m}: {stdout}");
+    }
+
+    let simulated = ok(
+        musicrec(&[
+            "eval-recs".as_ref(),
+            "--interactions".as_ref(),
+            "simulated".as_ref(),
+            "--listeners".as_ref(),
+            "20".as_ref(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ]),
+        "eval-recs --interactions simulated",
+    );
+    assert!(simulated.contains("SIMULATED"), "{simulated}");
+    assert!(
+        simulated.contains("simulated listeners (20 users"),
+        "{simulated}"
+    );
+
+    for (arg, needle) in [
+        (dir.path().join("missing.csv"), "no such file"),
+        (dir.path().join("bad.csv"), "like and/or plays"),
+    ] {
+        std::fs::write(dir.path().join("bad.csv"), "user,track\nu,1\n").unwrap();
+        let failed = musicrec(&[
+            "eval-recs".as_ref(),
+            "--interactions".as_ref(),
+            arg.as_os_str(),
+            "--db".as_ref(),
+            db.as_os_str(),
+        ]);
+        assert!(!failed.status.success());
+        let err = text(&failed.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+}

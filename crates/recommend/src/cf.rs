@@ -2,8 +2,10 @@
 //!
 //! - [`CfModel`]: implicit-feedback matrix factorisation over users x tracks with `discorec`
 //!   (Hu, Koren & Volinsky's confidence-weighted ALS, solved with conjugate gradient; seeded).
-//!   Likes are the positive interactions; dislikes are explicit negatives, which implicit ALS has
-//!   no place for, so they are left out of the fit and excluded from the user's results instead.
+//!   Likes and plays are the positive interactions (a like weighs 1, plays `PLAY_WEIGHT *
+//!   log2(1 + plays)` on top: many plays of a track say as much as a like); dislikes are explicit
+//!   negatives, which implicit ALS has no place for, so they (and any plays of a disliked track)
+//!   are left out of the fit and excluded from the user's results instead.
 //! - [`rank_for_user`]: content-only (mean cosine similarity to the anchor tracks, i.e. method 1),
 //!   CF-only, or the hybrid `w * cf + (1 - w) * content`, each score min-max scaled over the
 //!   candidates; a track nobody has rated (cold start: the CF model has no factors for it) gets
@@ -41,6 +43,27 @@ pub struct Interaction {
     pub liked: bool,
     /// When (any increasing unit, e.g. Unix seconds), if known.
     pub timestamp: Option<i64>,
+}
+
+/// How often a user played a track: an implicit positive, weaker than a like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Play {
+    /// User name.
+    pub user: String,
+    /// Track id (the catalog's, or the index's for synthetic data).
+    pub track: i64,
+    /// Number of plays (at least 1).
+    pub count: u32,
+}
+
+/// Preference value of `plays` plays in the implicit fit, on the scale where a like is 1:
+/// `PLAY_WEIGHT * log2(1 + plays)`, so one play is a quarter of a like and 15 plays equal one.
+/// The logarithm keeps a track on repeat from drowning out everything else a user did.
+pub const PLAY_WEIGHT: f32 = 0.25;
+
+/// The implicit-feedback value of `plays` plays (see [`PLAY_WEIGHT`]).
+pub fn play_value(plays: u32) -> f32 {
+    PLAY_WEIGHT * (1.0 + plays as f32).log2()
 }
 
 /// Every user's latest like/dislike in the catalog, as interactions.
@@ -104,15 +127,47 @@ impl CfModel {
     /// Fits on the likes among `interactions` (dislikes are not implicit positives; see the module
     /// docs). `None` when there is no like at all.
     pub fn fit(interactions: &[Interaction], params: &CfParams) -> Option<Self> {
-        let mut seen = HashSet::new();
-        let likes: Vec<(String, i64, f32)> = interactions
+        Self::fit_with_plays(interactions, &[], params)
+    }
+
+    /// Fits on the likes among `interactions` and on `plays` (see [`play_value`]); plays of a
+    /// track the user disliked are ignored. `None` when there is no positive interaction at all.
+    pub fn fit_with_plays(
+        interactions: &[Interaction],
+        plays: &[Play],
+        params: &CfParams,
+    ) -> Option<Self> {
+        let disliked: HashSet<(&str, i64)> = interactions
             .iter()
-            .filter(|i| i.liked && seen.insert((i.user.as_str(), i.track)))
-            .map(|i| (i.user.clone(), i.track, 1.0))
+            .filter(|i| !i.liked)
+            .map(|i| (i.user.as_str(), i.track))
+            .collect();
+        let mut values: HashMap<(&str, i64), f32> = HashMap::new();
+        for i in interactions.iter().filter(|i| i.liked) {
+            values.insert((i.user.as_str(), i.track), 1.0);
+        }
+        // Counts first, then the logarithm: a log with one row per play event weighs the same
+        // as one row with the total.
+        let mut counts: HashMap<(&str, i64), u32> = HashMap::new();
+        for p in plays {
+            let key = (p.user.as_str(), p.track);
+            if !disliked.contains(&key) {
+                let count = counts.entry(key).or_insert(0);
+                *count = count.saturating_add(p.count);
+            }
+        }
+        for (key, count) in counts.into_iter().filter(|(_, c)| *c > 0) {
+            *values.entry(key).or_insert(0.0) += play_value(count);
+        }
+        let mut likes: Vec<(String, i64, f32)> = values
+            .into_iter()
+            .map(|((user, track), value)| (user.to_owned(), track, value))
             .collect();
         if likes.is_empty() {
             return None;
         }
+        // A fixed order: the fit is seeded, and its result must not depend on hash order.
+        likes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         let recommender = discorec::RecommenderBuilder::new()
             .factors(params.factors.max(1))
             .iterations(params.iterations)
@@ -329,14 +384,18 @@ impl InteractionSource {
 pub struct InteractionData {
     /// The source.
     pub source: InteractionSource,
-    /// The interactions.
+    /// The likes and dislikes.
     pub interactions: Vec<Interaction>,
+    /// Play counts (implicit positives; empty when the source has none).
+    pub plays: Vec<Play>,
 }
 
-/// Reads an interaction log: a CSV with header `user,track,like[,timestamp]`. `track` is a
-/// catalog path or id (resolved by `resolve`; rows it cannot resolve are counted and skipped);
-/// `like` is `1`/`true`/`like` or `0`/`-1`/`false`/`dislike`; `timestamp` is an optional
-/// integer (later = larger) used to hold out each user's latest likes.
+/// Reads an interaction log: a CSV with header `user,track` and `like` and/or `plays`, and an
+/// optional `timestamp`. `track` is a catalog path or id (resolved by `resolve`; rows it cannot
+/// resolve are counted and skipped); `like` is `1`/`true`/`like` or `0`/`-1`/`false`/`dislike`,
+/// or empty on a row that only counts plays; `plays` is a play count (a listening log's
+/// `user,track,plays` works as it is); `timestamp` is an integer (later = larger) used to hold
+/// out each user's latest likes.
 pub fn read_interactions_csv(
     path: &Path,
     resolve: &mut dyn FnMut(&str) -> Option<i64>,
@@ -353,17 +412,23 @@ pub fn read_interactions_csv(
         .map(|h| h.to_lowercase())
         .collect();
     let column = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(user_col), Some(track_col), Some(like_col)) =
-        (column("user"), column("track"), column("like"))
-    else {
+    let like_col = column("like");
+    let plays_col = column("plays");
+    let (Some(user_col), Some(track_col), true) = (
+        column("user"),
+        column("track"),
+        like_col.is_some() || plays_col.is_some(),
+    ) else {
         return Err(ExperimentError::Invalid(format!(
-            "{}: the header must name the columns user,track,like[,timestamp], got {}",
+            "{}: the header must name the columns user,track and like and/or plays \
+             (plus an optional timestamp), got {}",
             path.display(),
             headers.join(",")
         )));
     };
     let time_col = column("timestamp");
     let mut interactions = Vec::new();
+    let mut plays = Vec::new();
     let mut unresolved = 0;
     for (n, record) in reader.records().enumerate() {
         let record = record.map_err(io)?;
@@ -376,15 +441,25 @@ pub fn read_interactions_csv(
         if user.is_empty() {
             return Err(bad("empty user".into()));
         }
-        let liked = match field(like_col).to_lowercase().as_str() {
-            "1" | "true" | "like" => true,
-            "0" | "-1" | "false" | "dislike" => false,
+        let liked = match like_col.map(field).unwrap_or("").to_lowercase().as_str() {
+            "" => None,
+            "1" | "true" | "like" => Some(true),
+            "0" | "-1" | "false" | "dislike" => Some(false),
             other => {
                 return Err(bad(format!(
                     "like must be 1/0/-1, true/false or like/dislike, got {other:?}"
                 )));
             }
         };
+        let play_count = match plays_col.map(field).filter(|p| !p.is_empty()) {
+            Some(p) => p
+                .parse::<u32>()
+                .map_err(|_| bad(format!("plays {p:?} is not a count")))?,
+            None => 0,
+        };
+        if liked.is_none() && play_count == 0 {
+            return Err(bad("neither a like/dislike nor a play count".into()));
+        }
         let timestamp = match time_col.map(field).filter(|t| !t.is_empty()) {
             Some(t) => Some(
                 t.parse::<i64>()
@@ -392,14 +467,24 @@ pub fn read_interactions_csv(
             ),
             None => None,
         };
-        match resolve(field(track_col)) {
-            Some(track) => interactions.push(Interaction {
+        let Some(track) = resolve(field(track_col)) else {
+            unresolved += 1;
+            continue;
+        };
+        if let Some(liked) = liked {
+            interactions.push(Interaction {
                 user: user.to_owned(),
                 track,
                 liked,
                 timestamp,
-            }),
-            None => unresolved += 1,
+            });
+        }
+        if play_count > 0 {
+            plays.push(Play {
+                user: user.to_owned(),
+                track,
+                count: play_count,
+            });
         }
     }
     Ok(InteractionData {
@@ -408,6 +493,7 @@ pub fn read_interactions_csv(
             unresolved_rows: unresolved,
         },
         interactions,
+        plays,
     })
 }
 
@@ -571,6 +657,7 @@ pub fn simulate_interactions(
     Ok(InteractionData {
         source: InteractionSource::Simulated { spec: *spec },
         interactions,
+        plays: Vec::new(),
     })
 }
 
@@ -634,6 +721,8 @@ pub struct InteractionComparison {
     pub train_likes: usize,
     /// Likes held out.
     pub held_out_likes: usize,
+    /// (user, track) play counts the models learned from.
+    pub train_plays: usize,
     /// Tracks in the index.
     pub tracks: usize,
     /// content, cf, hybrid, random.
@@ -661,12 +750,13 @@ impl InteractionComparison {
         md.push_str(&format!("Data: {}.\n\n", self.data));
         md.push_str(&format!(
             "{} users evaluated ({} with fewer than two likes skipped), {} training likes, {} \
-             held-out likes ({:.0}% per user, latest first when timestamped), {} tracks; hybrid = \
+             play counts, {} held-out likes ({:.0}% per user, latest first when timestamped), {} tracks; hybrid = \
              {:.2} x CF + {:.2} x content (min-max scaled, content alone for tracks nobody \
              liked); CF: implicit ALS, {} factors, {} iterations, alpha {}.\n\n",
             self.users_evaluated,
             self.users_skipped,
             self.train_likes,
+            self.train_plays,
             self.held_out_likes,
             self.options.holdout * 100.0,
             self.tracks,
@@ -783,7 +873,24 @@ pub fn compare_on_interactions(
             data.source.describe()
         )));
     }
-    let cf = CfModel::fit(&train, &options.cf);
+    // Plays train the model too, except a user's plays of their own held-out tracks (they would
+    // give the answer away); the tracks a user played stay out of their candidates, as tracks
+    // they already know.
+    let held_out: HashSet<(&str, i64)> = tests
+        .iter()
+        .flat_map(|(user, _, _, held)| held.iter().map(move |t| (*user, *t)))
+        .collect();
+    let train_plays: Vec<Play> = data
+        .plays
+        .iter()
+        .filter(|p| index.row(p.track).is_ok() && !held_out.contains(&(p.user.as_str(), p.track)))
+        .cloned()
+        .collect();
+    let mut played: HashMap<&str, Vec<i64>> = HashMap::new();
+    for p in &train_plays {
+        played.entry(p.user.as_str()).or_default().push(p.track);
+    }
+    let cf = CfModel::fit_with_plays(&train, &train_plays, &options.cf);
     let rankers = [
         ("content", Ranker::Content),
         ("cf", Ranker::Cf),
@@ -800,6 +907,7 @@ pub fn compare_on_interactions(
         held_total += held.len();
         let mut exclude = kept.clone();
         exclude.extend(dislikes);
+        exclude.extend(played.get(user).into_iter().flatten());
         for (slot, (_, ranker)) in rankers.iter().enumerate() {
             let ranked =
                 match rank_for_user(index, cf.as_ref(), user, kept, &exclude, *ranker, options.k) {
@@ -850,6 +958,7 @@ pub fn compare_on_interactions(
         users_skipped: skipped,
         train_likes: train.iter().filter(|i| i.liked).count(),
         held_out_likes: held_total,
+        train_plays: train_plays.len(),
         tracks: index.len(),
         methods,
         options: *options,

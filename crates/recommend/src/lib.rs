@@ -26,7 +26,7 @@ pub mod synthetic;
 
 pub use cf::{
     CfModel, CfParams, CompareOptions, InteractionComparison, InteractionData, InteractionSource,
-    compare_on_interactions,
+    Play, compare_on_interactions,
 };
 pub use error::{RecommendError, Result};
 pub use experiment::{ExperimentError, StudyAnalysis, StudyMethod, analyze_study, plan_session};

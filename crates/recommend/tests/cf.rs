@@ -3,7 +3,7 @@
 //! nobody rated still reaches users through the hybrid (cold start), and bad logs are refused.
 
 use musicrec_recommend::cf::{
-    CfModel, CfParams, Interaction, InteractionSimSpec, Ranker, rank_for_user,
+    CfModel, CfParams, Interaction, InteractionSimSpec, Play, Ranker, play_value, rank_for_user,
     read_interactions_csv, simulate_interactions,
 };
 use musicrec_recommend::synthetic::{SyntheticCatalog, SyntheticSpec};
@@ -95,6 +95,8 @@ fn a_real_log_is_read_resolved_and_named() {
             "timestamp",
         ),
         ("user,track,like\n,/music/1.flac,1\n", "empty user"),
+        ("user,track,plays\nu,/music/1.flac,many\n", "plays"),
+        ("user,track,like,plays\nu,/music/1.flac,,0\n", "neither"),
     ] {
         std::fs::write(&path, body).unwrap();
         let err = read_interactions_csv(&path, &mut resolve)
@@ -200,4 +202,97 @@ fn hybrid_reaches_tracks_nobody_rated_and_never_returns_disliked_ones() {
     .unwrap_err();
     assert!(err.to_string().contains("new"), "{err}");
     assert!(rank_for_user(&index, None, "x", &[], &[], Ranker::Content, 5).is_err());
+}
+
+/// Half of every listener's likes are known only as play counts (a listening log, not ratings):
+/// a model that learns from plays ranks the held-out likes better than one that drops them, a
+/// play-only log is read as plays, and plays of a disliked track teach nothing.
+#[test]
+fn plays_teach_collaborative_filtering_what_likes_alone_do_not() {
+    let index = catalogue().index().unwrap();
+    let sim = simulate_interactions(&index, &InteractionSimSpec::default()).unwrap();
+    let (mut with_plays, mut without) = (sim.clone(), sim.clone());
+    with_plays.interactions.clear();
+    without.interactions.clear();
+    let mut per_user = std::collections::HashMap::<String, usize>::new();
+    for i in &sim.interactions {
+        let n = per_user.entry(i.user.clone()).or_default();
+        *n += 1;
+        // Every second like of a user becomes plays only; dislikes stay as they are.
+        if i.liked && *n % 2 == 0 {
+            with_plays.plays.push(Play {
+                user: i.user.clone(),
+                track: i.track,
+                count: 6,
+            });
+        } else {
+            with_plays.interactions.push(i.clone());
+            without.interactions.push(i.clone());
+        }
+    }
+    let options = CompareOptions::default();
+    let a = compare_on_interactions(&index, &with_plays, &options).unwrap();
+    let b = compare_on_interactions(&index, &without, &options).unwrap();
+    assert_eq!(
+        (a.held_out_likes, b.held_out_likes),
+        (b.held_out_likes, a.held_out_likes)
+    );
+    assert!(a.train_plays > 0 && b.train_plays == 0);
+    let cf = |r: &musicrec_recommend::InteractionComparison| r.method("cf").unwrap().recall_at_k;
+    assert!(
+        cf(&a) > cf(&b),
+        "plays must help CF: {} with vs {} without\n{}\n{}",
+        cf(&a),
+        cf(&b),
+        a.to_markdown(),
+        b.to_markdown()
+    );
+
+    // A listening log: user,track,plays. One row per play event counts like one row with the sum.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plays.csv");
+    std::fs::write(
+        &path,
+        "user,track,plays\nu,/music/1.flac,2\nu,/music/1.flac,1\nu,/music/2.flac,3\n",
+    )
+    .unwrap();
+    let mut resolve = |text: &str| {
+        text.strip_prefix("/music/")?
+            .strip_suffix(".flac")?
+            .parse::<i64>()
+            .ok()
+    };
+    let log = read_interactions_csv(&path, &mut resolve).unwrap();
+    assert!(log.interactions.is_empty());
+    assert_eq!(log.plays.len(), 3);
+    let summed = CfModel::fit_with_plays(&[], &log.plays, &CfParams::default()).unwrap();
+    let single = [
+        Play {
+            user: "u".into(),
+            track: 1,
+            count: 3,
+        },
+        Play {
+            user: "u".into(),
+            track: 2,
+            count: 3,
+        },
+    ];
+    let once = CfModel::fit_with_plays(&[], &single, &CfParams::default()).unwrap();
+    assert_eq!(summed.score("u", 1), once.score("u", 1));
+    assert!((play_value(15) - 1.0).abs() < 1e-6 && play_value(1) > 0.0);
+
+    // Plays of a track the user disliked are dropped from the fit.
+    let dislike = Interaction {
+        user: "v".into(),
+        track: 7,
+        liked: false,
+        timestamp: None,
+    };
+    let plays = [Play {
+        user: "v".into(),
+        track: 7,
+        count: 9,
+    }];
+    assert!(CfModel::fit_with_plays(&[dislike], &plays, &CfParams::default()).is_none());
 }

@@ -420,8 +420,7 @@ pub fn evaluate(options: &EvalOptions) -> anyhow::Result<EvalOutcome> {
     write_metrics_json(&outcome, &manifest_blake3)?;
     if outcome.conditions.len() > 1 {
         let md = robustness_markdown(&outcome.summaries());
-        std::fs::write(outcome.out.join("robustness.md"), md)
-            .with_context(|| format!("cannot write {}", outcome.out.display()))?;
+        crate::output::write_atomically(&outcome.out.join("robustness.md"), md.as_bytes())?;
     }
     let mut page = HtmlPage::new("Genre classification: evaluation");
     append_eval_sections(&mut page, &outcome, 2)?;
@@ -618,10 +617,7 @@ fn write_metrics_json(outcome: &EvalOutcome, manifest_blake3: &str) -> anyhow::R
     root.insert("warnings".into(), serde_json::to_value(&outcome.warnings)?);
     let path = outcome.out.join("metrics.json");
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(root))?;
-    let tmp = outcome.out.join(".metrics.json.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::output::write_atomically(&path, text.as_bytes())
 }
 
 /// The evaluation's sections of an HTML page: data, models, warnings, the clean table and tests,

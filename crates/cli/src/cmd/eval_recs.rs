@@ -43,14 +43,53 @@ trained on, only its test split qualifies; otherwise the model's training manife
 its config.json; the built-in model carries its own) is compared with the evaluated tracks, and an \
 overlap is refused (--allow-seen measures anyway and marks every learned row SEEN).
 
+With --interactions, the question is another: how well do content similarity, collaborative filtering and the hybrid predict what listeners like? Part of each listener's likes (the latest when timestamped) is held out of the catalog's listening data, and recall@k and NDCG@k of the held-out likes are reported against an exact random baseline, on a real log (CSV with columns user,track and like and/or plays, optional timestamp; track = catalog path or id) or on simulated listeners (`--interactions simulated`); the report says which.
+
 Examples:
   musicrec dataset gtzan ../shared/data/gtzan-mini --out gtzan.csv --split-ratio 5:1:4 --seed 1
   musicrec eval-recs --data gtzan.csv --model models/crnn --k 5 --out eval/
-  musicrec eval-recs --data gtzan.csv            # the built-in model")]
+  musicrec eval-recs --data gtzan.csv            # the built-in model
+  musicrec eval-recs --interactions listening-log.csv --db library.db -k 10
+  musicrec eval-recs --interactions simulated --listeners 60 --db library.db")]
 pub struct Args {
     /// Manifest with labels (and splits).
-    #[arg(long, value_name = "MANIFEST.csv")]
-    data: PathBuf,
+    #[arg(
+        long,
+        value_name = "MANIFEST.csv",
+        required_unless_present = "interactions"
+    )]
+    data: Option<PathBuf>,
+    /// Compare content, CF and hybrid on held-out likes instead: a CSV log of the catalog's
+    /// listeners, or `simulated`.
+    #[arg(long, value_name = "LOG.csv|simulated", conflicts_with_all = ["data", "split", "allow_seen"])]
+    interactions: Option<String>,
+    /// With --interactions: the catalog [default: the platform data folder's musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL", requires = "interactions")]
+    db: Option<String>,
+    /// With --interactions simulated: how many virtual listeners.
+    #[arg(
+        long,
+        default_value_t = 60,
+        value_name = "N",
+        requires = "interactions"
+    )]
+    listeners: usize,
+    /// With --interactions: share of each listener's likes held out.
+    #[arg(
+        long,
+        default_value_t = 0.2,
+        value_name = "SHARE",
+        requires = "interactions"
+    )]
+    holdout: f64,
+    /// With --interactions: CF weight of the hybrid (content gets the rest).
+    #[arg(
+        long,
+        default_value_t = musicrec_recommend::cf::DEFAULT_HYBRID_WEIGHT,
+        value_name = "W",
+        requires = "interactions"
+    )]
+    hybrid_weight: f32,
     /// Model directory [default: the built-in model].
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
@@ -129,9 +168,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
-    let manifest = Manifest::read(&args.data)
+    if let Some(interactions) = &args.interactions {
+        return super::eval_interactions::run(&super::eval_interactions::Options {
+            interactions,
+            db: args.db.as_deref(),
+            model: args.model.as_deref(),
+            k: args.k,
+            out: args.out.as_deref(),
+            seed: args.seed,
+            listeners: args.listeners,
+            holdout: args.holdout,
+            hybrid_weight: args.hybrid_weight,
+        });
+    }
+    let data = args
+        .data
+        .clone()
+        .context("--data MANIFEST.csv is required (or --interactions)")?;
+    let manifest = Manifest::read(&data)
         .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("cannot read manifest {}", args.data.display()))?;
+        .with_context(|| format!("cannot read manifest {}", data.display()))?;
     let wanted: Option<Split> = match args.split.as_str() {
         "all" => None,
         s => Some(s.parse().map_err(|e| anyhow::anyhow!("{e}"))?),
@@ -144,7 +200,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if evaluated.len() < 2 {
         bail!(
             "{} has {} tracks in split {}: at least 2 are needed (pick --split, or a manifest with splits)",
-            args.data.display(),
+            data.display(),
             evaluated.len(),
             args.split
         );
@@ -166,7 +222,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     };
     let seen = seen_check(
-        &args.data,
+        &data,
         wanted,
         &evaluated,
         model.config(),
@@ -329,7 +385,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
 
     let report = Report {
-        manifest: args.data.clone(),
+        manifest: data.clone(),
         model: model_name,
         model_id,
         split: args.split.clone(),
@@ -350,12 +406,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let table = markdown(&report);
     print!("{table}");
     if let Some(out) = &args.out {
-        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         let json = out.join("eval-recs.json");
-        std::fs::write(&json, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("cannot write {}", json.display()))?;
+        crate::output::write_atomically(&json, serde_json::to_string_pretty(&report)?.as_bytes())?;
         let md = out.join("eval-recs.md");
-        std::fs::write(&md, &table).with_context(|| format!("cannot write {}", md.display()))?;
+        crate::output::write_atomically(&md, table.as_bytes())?;
         println!("wrote {} and {}", json.display(), md.display());
     }
     Ok(if report.failed.is_empty() {

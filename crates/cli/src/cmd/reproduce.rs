@@ -213,7 +213,7 @@ impl Run {
             seconds: started.elapsed().as_secs_f64(),
             detail,
         };
-        write_atomically(
+        crate::output::write_atomically(
             &self.stamp_path(stage),
             serde_json::to_string_pretty(&stamp)?.as_bytes(),
         )?;
@@ -250,18 +250,6 @@ impl Run {
             .build()
             .context("cannot start worker threads")
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().context("a stamp path has a folder")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -402,7 +390,7 @@ fn check_settings(run: &Run) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    write_atomically(&path, serde_json::to_string_pretty(&current)?.as_bytes())
+    crate::output::write_atomically(&path, serde_json::to_string_pretty(&current)?.as_bytes())
 }
 
 fn progress_hidden() -> ProgressBar {
@@ -594,7 +582,7 @@ fn evaluate_pair(
     if full {
         let mut page = HtmlPage::new("evaluation");
         append_eval_sections(&mut page, &outcome, 3)?;
-        write_atomically(&out.join("sections.html"), page.body().as_bytes())?;
+        crate::output::write_atomically(&out.join("sections.html"), page.body().as_bytes())?;
     }
     let clean = &outcome.clean().report;
     let table = musicrec_eval::robustness::robustness_markdown(&outcome.summaries());
@@ -636,7 +624,7 @@ fn build_catalog(run: &mut Run) -> anyhow::Result<serde_json::Value> {
         }
         links.insert(link.display().to_string(), e.label.clone());
     }
-    write_atomically(
+    crate::output::write_atomically(
         &run.out.join("catalog").join("labels.json"),
         serde_json::to_string_pretty(&links)?.as_bytes(),
     )?;
@@ -798,7 +786,7 @@ fn recommend(run: &mut Run) -> anyhow::Result<serde_json::Value> {
             methods,
         });
     }
-    write_atomically(
+    crate::output::write_atomically(
         &run.out.join("recommendations.json"),
         serde_json::to_string_pretty(&sets)?.as_bytes(),
     )?;
