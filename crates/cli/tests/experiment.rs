@@ -217,6 +217,32 @@ fn feedback_steers_recommendations_and_cf_and_hybrid_run() {
         "the disliked track never comes back"
     );
     assert_ne!(before, after, "feedback changes the ranking");
+    // The whole ranking, before and after: every metal track (the liked clip's genre) moves up
+    // on average, and the disliked track is gone from anywhere in it.
+    let mean_metal_rank = |extra: &[&str]| -> f64 {
+        let mut args = vec!["recommend", "--format", "json", "--seed", &seed, "-k", "40"];
+        args.extend(extra);
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&ok(run(lib, &args), "recommend"))).unwrap();
+        let ranks: Vec<usize> = json["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                let path = e["path"].as_str().unwrap();
+                path.contains("/metal/") && !path.ends_with("metal.00002.wav")
+            })
+            .map(|(rank, _)| rank)
+            .collect();
+        assert_eq!(ranks.len(), 9, "every other metal clip is ranked: {json}");
+        ranks.iter().sum::<usize>() as f64 / ranks.len() as f64
+    };
+    let (metal_before, metal_after) = (mean_metal_rank(&[]), mean_metal_rank(&["--user", "ann"]));
+    assert!(
+        metal_after < metal_before - 1.0,
+        "liking a metal clip moves metal up: mean rank {metal_before} -> {metal_after}"
+    );
     // Seeded by her likes alone.
     assert_eq!(recommend_json(lib, &["--user", "ann", "-k", "3"]).len(), 3);
 
