@@ -1,4 +1,4 @@
-//! The model that ships inside the `musicrec` binary (`models/default/` in the repository: a CRNN
+//! The model that ships inside the `musicrec` binary (`models/default/` in the repository: a CNN
 //! that `musicrec train` made from GTZAN-mini, see its `MODEL.md`), so that `scan`, `recommend`,
 //! `predict`, `quickstart` and `eval-recs` work without `--model`.
 //!
@@ -35,7 +35,7 @@ pub fn config() -> anyhow::Result<ModelDirConfig> {
     ModelDirConfig::parse(text, std::path::Path::new(NAME)).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The shipped model's catalog id (`crnn-<16 hex>`).
+/// The shipped model's catalog id (`<arch>-<16 hex>`).
 pub fn model_id() -> anyhow::Result<String> {
     Ok(crate::embedder::model_id_of_bytes(
         CONFIG_JSON,

@@ -65,7 +65,7 @@ fn quickstart_scans_with_the_built_in_model_and_recommends_with_both_methods() {
     };
     let first = ok(run(), "quickstart");
     assert!(first.contains("10 files: 10 added"), "{first}");
-    assert!(first.contains("built-in default model (crnn-"), "{first}");
+    assert!(first.contains("built-in default model (cnn-"), "{first}");
     assert!(
         first.contains("5 seed songs picked at random (--random-seed 3 picks them again)"),
         "{first}"
@@ -139,7 +139,7 @@ fn scan_predict_and_recommend_default_to_the_built_in_model() {
         "scan without --model",
     );
     assert!(scan.contains("10 files: 10 added"), "{scan}");
-    assert!(scan.contains("model crnn-"), "{scan}");
+    assert!(scan.contains("model cnn-"), "{scan}");
 
     let clip = folder.join("classical.00000.wav");
     let predict = ok(

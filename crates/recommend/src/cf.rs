@@ -798,6 +798,16 @@ fn score_ranking(ranked: &[Hit], held_out: &HashSet<i64>, k: usize) -> (f64, f64
     (hits as f64 / held_out.len() as f64, dcg / ideal)
 }
 
+/// One evaluated user of [`compare_on_interactions`].
+struct HeldOutUser<'a> {
+    user: &'a str,
+    /// Likes the models learn from.
+    kept: Vec<i64>,
+    dislikes: Vec<i64>,
+    /// Likes to find.
+    held: HashSet<i64>,
+}
+
 /// Compares content-only, CF-only and hybrid ranking on held-out likes. For each user with at
 /// least two likes among the index's tracks, `options.holdout` of their likes (the latest when
 /// every like is timestamped, else a seeded random choice) are hidden; the CF model is fitted on
@@ -840,7 +850,7 @@ pub fn compare_on_interactions(
     users.sort_unstable();
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut train: Vec<Interaction> = Vec::new();
-    let mut tests: Vec<(&str, Vec<i64>, Vec<i64>, HashSet<i64>)> = Vec::new();
+    let mut tests: Vec<HeldOutUser<'_>> = Vec::new();
     let mut skipped = 0;
     for user in users {
         let mut items = per_user.remove(user).unwrap_or_default();
@@ -860,12 +870,12 @@ pub fn compare_on_interactions(
             ((likes.len() as f64 * options.holdout).round() as usize).clamp(1, likes.len() - 1);
         let (kept, held) = likes.split_at(likes.len() - n_out);
         train.extend(kept.iter().map(|i| (*i).clone()));
-        tests.push((
+        tests.push(HeldOutUser {
             user,
-            kept.iter().map(|i| i.track).collect(),
+            kept: kept.iter().map(|i| i.track).collect(),
             dislikes,
-            held.iter().map(|i| i.track).collect(),
-        ));
+            held: held.iter().map(|i| i.track).collect(),
+        });
     }
     if tests.is_empty() {
         return Err(ExperimentError::Invalid(format!(
@@ -878,7 +888,7 @@ pub fn compare_on_interactions(
     // they already know.
     let held_out: HashSet<(&str, i64)> = tests
         .iter()
-        .flat_map(|(user, _, _, held)| held.iter().map(move |t| (*user, *t)))
+        .flat_map(|t| t.held.iter().map(move |track| (t.user, *track)))
         .collect();
     let train_plays: Vec<Play> = data
         .plays
@@ -903,7 +913,13 @@ pub fn compare_on_interactions(
     ];
     let mut sums = [(0.0f64, 0.0f64); 4];
     let mut held_total = 0;
-    for (user, kept, dislikes, held) in &tests {
+    for HeldOutUser {
+        user,
+        kept,
+        dislikes,
+        held,
+    } in &tests
+    {
         held_total += held.len();
         let mut exclude = kept.clone();
         exclude.extend(dislikes);

@@ -219,7 +219,7 @@ fn plays_teach_collaborative_filtering_what_likes_alone_do_not() {
         let n = per_user.entry(i.user.clone()).or_default();
         *n += 1;
         // Every second like of a user becomes plays only; dislikes stay as they are.
-        if i.liked && *n % 2 == 0 {
+        if i.liked && (*n).is_multiple_of(2) {
             with_plays.plays.push(Play {
                 user: i.user.clone(),
                 track: i.track,
