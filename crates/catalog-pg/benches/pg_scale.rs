@@ -1,11 +1,11 @@
-//! Scaling benchmark of the PostgreSQL catalog (see /work/notes and the crate docs):
+//! Scaling benchmark of the PostgreSQL catalog (docs/scaling-out.md explains the numbers):
 //!
 //! 1. A catalog of N synthetic tracks (default 1 000 000, dim 32 like the shipped CRNN, 10
 //!    genres; musicrec-recommend's seeded generator) written with `import_new_tracks` (COPY
 //!    BINARY), after timing `apply_scan_updates` on a slice to show why.
 //! 2. `load_embeddings` into memory: time and peak RSS growth (VmHWM after resetting it).
 //! 3. The in-memory index (`index_from_embedding_set`) and top-5 recommendation latency over
-//!    random seeds; `catalog_revision` latency (a server's refresh poll).
+//!    random seeds; `revision` latency (a server's refresh poll).
 //! 4. Scan throughput on the gtzan-mini clips with 1 and with 2 worker processes (this binary
 //!    run again), each worker one embedding thread, the no-model frame-statistics embedder.
 //!
@@ -175,12 +175,12 @@ fn catalog_bench(url: &str, n: usize) {
     let mut latencies = Vec::new();
     for _ in 0..50 {
         let start = Instant::now();
-        store.catalog_revision().unwrap();
+        store.revision().unwrap();
         latencies.push(start.elapsed());
     }
     latencies.sort();
     println!(
-        "catalog_revision (refresh poll): median {:.2?}",
+        "revision (refresh poll): median {:.2?}",
         percentile(&latencies, 0.5)
     );
 }

@@ -3,17 +3,21 @@
 //! - [`PostgresStore`]: the [`musicrec_catalog::CatalogStore`] backend (`--db postgres://...`):
 //!   the SQLite store's schema and behaviour, refinery migrations, a refusal of databases that
 //!   are not musicrec's, a streamed binary [`load_embeddings`](musicrec_catalog::CatalogStore::load_embeddings),
-//!   [`PostgresStore::catalog_revision`] for servers that refresh their in-memory index, and
-//!   [`PostgresStore::import_new_tracks`] (COPY BINARY) for bulk loads.
+//!   the change [`revision`](musicrec_catalog::CatalogStore::revision) servers poll to refresh
+//!   their in-memory index, the listening-experiment tables
+//!   ([`musicrec_catalog::ExperimentStore`]), and [`PostgresStore::import_new_tracks`]
+//!   (COPY BINARY) for bulk loads.
 //! - [`queue`]: the scan job queue that any number of `musicrec scan --worker` processes share
 //!   (`FOR UPDATE SKIP LOCKED` claims with leases and fencing tokens; a killed worker's jobs
 //!   are taken over, and no job is stored twice).
 //!
 //! Similarity search is not done in SQL: Debian's PostgreSQL has no pgvector, so every `serve`
 //! process loads the embeddings into memory (musicrec-recommend's index) and reloads when
-//! [`PostgresStore::catalog_revision`] grows.
+//! the [`revision`](musicrec_catalog::CatalogStore::revision) changes. Operating it (starting
+//! the server, workers, leases, the benchmark): `docs/scaling-out.md`.
 
 mod error;
+mod experiment;
 pub mod queue;
 mod store;
 

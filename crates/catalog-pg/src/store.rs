@@ -14,15 +14,18 @@
 //!   element plus a header, twice the bytes at dim 32), one codec for both backends, and decoding
 //!   is a straight copy. Nothing is searched in SQL (no pgvector in Debian), so SQL never needs
 //!   to see the elements.
-//! - **Refresh.** [`PostgresStore::catalog_revision`] is a counter that every transaction
-//!   changing tracks or embeddings bumps as its last statement (one row, so bumps are ordered
-//!   by commit); reading it is one primary-key lookup. A server polls it and reloads with
-//!   [`CatalogStore::load_embeddings`] (one streamed, binary query) when it grew.
+//! - **Refresh.** [`CatalogStore::revision`] is a counter that every transaction changing
+//!   tracks or embeddings bumps as its last statement (one row, so bumps are ordered by commit
+//!   and the row lock is held only from the bump to the commit); reading it is one primary-key
+//!   lookup. A server polls it and reloads with [`CatalogStore::load_embeddings`] (one
+//!   streamed, binary query) when it changed.
+//! - **Listening experiments** (migration V3, the SQLite store's schema v2): the
+//!   [`musicrec_catalog::ExperimentStore`] of `musicrec experiment`, in `experiment.rs`.
 //! - **Bulk import.** [`PostgresStore::import_new_tracks`] loads many new tracks with
 //!   `COPY ... FROM STDIN (FORMAT binary)` (benchmarks, migrating a large SQLite catalog).
 //!
 //! Database errors surface as [`CatalogError::Io`] whose path is the database URL without its
-//! password (the catalog's error type has no database-neutral variant; see the crate README).
+//! password (the catalog's error type has no database-neutral variant; see `error.rs`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,10 +33,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use musicrec_catalog::{
-    APPLICATION_ID, CatalogError, CatalogStats, CatalogStore, EmbeddingSet, Feedback, FileFacts,
-    GenreCentroid, GenreCount, IndexedFailure, IndexedTrack, ModelInfo, ModelStats, Page, Rating,
-    Result, ScanFailure, ScanIndex, ScanUpdate, Track, TrackEmbedding, TrackId, TrackSummary,
-    TrackTags, User, UserId, decode_f32_le, encode_f32_le,
+    APPLICATION_ID, CatalogError, CatalogStats, CatalogStore, EmbeddingSet, ExperimentStore,
+    Feedback, FileFacts, GenreCentroid, GenreCount, IndexedFailure, IndexedTrack, ModelInfo,
+    ModelStats, Page, Rating, Result, ScanFailure, ScanIndex, ScanUpdate, Track, TrackEmbedding,
+    TrackId, TrackSummary, TrackTags, User, UserId, decode_f32_le, encode_f32_le,
 };
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::fallible_iterator::FallibleIterator;
@@ -70,9 +73,9 @@ pub struct PostgresStore {
 
 /// The connection and its prepared statements (a cache: every statement is prepared once per
 /// connection, then each execution is one round trip).
-struct Inner {
-    client: Client,
-    statements: HashMap<&'static str, Statement>,
+pub(crate) struct Inner {
+    pub(crate) client: Client,
+    pub(crate) statements: HashMap<&'static str, Statement>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -171,7 +174,7 @@ impl PostgresStore {
     }
 
     /// Runs `f` with the connection and its statement cache.
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Inner) -> Result<T>) -> Result<T> {
         f(&mut self.inner.borrow_mut())
     }
 
@@ -197,26 +200,6 @@ impl PostgresStore {
             rows.iter()
                 .map(|r| track_from_row(r, &self.label))
                 .collect()
-        })
-    }
-
-    /// The catalog revision: it grows with every committed change to tracks or embeddings
-    /// (scan updates, imports, purges), so a server that loaded its index at revision `r`
-    /// reloads when this returns more than `r`. Read it *before* loading: a change committed
-    /// during the load is then seen at the next poll. One primary-key read.
-    pub fn catalog_revision(&self) -> Result<i64> {
-        self.with(|inner| {
-            let st = prepare(
-                &mut inner.client,
-                &mut inner.statements,
-                &self.label,
-                "SELECT revision FROM catalog_revision",
-            )?;
-            let row = inner
-                .client
-                .query_one(&st, &[])
-                .map_err(|e| db_error(&self.label, e))?;
-            Ok(row.get(0))
         })
     }
 
@@ -1308,6 +1291,33 @@ impl CatalogStore for PostgresStore {
             .collect())
     }
 
+    /// The counter that every transaction changing tracks or embeddings bumps as its last
+    /// statement (scan updates, worker completions, enqueue's un-flagging and pruning, imports,
+    /// purges): it grows with every committed change, one primary-key read.
+    fn revision(&self) -> Result<u64> {
+        self.with(|inner| {
+            let st = prepare(
+                &mut inner.client,
+                &mut inner.statements,
+                &self.label,
+                "SELECT revision FROM catalog_revision",
+            )?;
+            let row = inner
+                .client
+                .query_one(&st, &[])
+                .map_err(|e| db_error(&self.label, e))?;
+            Ok(row.get::<_, i64>(0).max(0) as u64)
+        })
+    }
+
+    fn experiments(&self) -> Option<&dyn ExperimentStore> {
+        Some(self)
+    }
+
+    fn experiments_mut(&mut self) -> Option<&mut dyn ExperimentStore> {
+        Some(self)
+    }
+
     fn stats(&self) -> Result<CatalogStats> {
         let mut models = Vec::new();
         for model_id in self.model_ids()? {
@@ -1415,6 +1425,6 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_and_known() {
-        assert_eq!(known_schema_version(), 2);
+        assert_eq!(known_schema_version(), 3);
     }
 }

@@ -12,7 +12,7 @@ use musicrec_catalog::{
     CatalogError, CatalogStore, FileFacts, ModelInfo, Rating, ScanUpdate, TrackEmbedding, TrackId,
     TrackMatch, TrackTags,
 };
-use musicrec_catalog_pg::{PostgresStore, known_schema_version};
+use musicrec_catalog_pg::{PostgresStore, known_schema_version, redact_url};
 
 const MODEL: &str = "synthetic";
 const DIM: usize = 68;
@@ -155,7 +155,17 @@ fn creates_migrates_reopens_and_refuses_a_newer_schema() {
         .unwrap();
     let err = PostgresStore::connect(&url).unwrap_err();
     assert!(matches!(err, CatalogError::SchemaTooNew { .. }), "{err}");
-    assert!(!err.to_string().contains("musicrec@127.0.0.1:0"), "{err}");
+    // The message names this database (as the URL without password), on one line.
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!("{}: catalog schema is newer", redact_url(&url))),
+        "{message}"
+    );
+    assert!(
+        message.contains(url.rsplit('/').next().unwrap()),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "{message}");
 }
 
 #[test]
@@ -248,44 +258,73 @@ fn bulk_import_equals_scan_updates_and_refuses_known_paths() {
 }
 
 #[test]
-fn catalog_revision_grows_with_every_change_to_the_index() {
+fn the_revision_grows_with_every_change_to_the_index() {
     let Some(mut store) = store_with("revision", 3) else {
         return;
     };
-    let r0 = store.catalog_revision().unwrap();
+    let r0 = store.revision().unwrap();
     assert!(r0 >= 1, "the inserts counted");
+    // A re-embedding that leaves every count (and every track's genre) unchanged.
+    let stats = store.stats().unwrap();
+    let ScanUpdate::Embedded {
+        path,
+        file,
+        tags,
+        mut output,
+    } = synthetic(1)
+    else {
+        unreachable!()
+    };
+    output.embedding.iter_mut().for_each(|v| *v = -*v);
+    store
+        .apply_scan_updates(
+            MODEL,
+            &[ScanUpdate::Embedded {
+                path,
+                file,
+                tags,
+                output,
+            }],
+        )
+        .unwrap();
+    assert_eq!(store.stats().unwrap(), stats, "the counts did not change");
+    let re_embedded = store.revision().unwrap();
+    assert!(re_embedded > r0, "but the revision did");
+    // Another connection (a server on another machine) sees the same revision.
+    let url = store.label().to_owned();
+    assert_eq!(
+        PostgresStore::connect(&url).unwrap().revision().unwrap(),
+        re_embedded
+    );
+    let r0 = re_embedded;
     store.apply_scan_updates(MODEL, &[synthetic(3)]).unwrap();
-    let r1 = store.catalog_revision().unwrap();
+    let r1 = store.revision().unwrap();
     assert!(r1 > r0);
     store
         .apply_scan_updates(MODEL, &[ScanUpdate::Missing { track: TrackId(1) }])
         .unwrap();
-    let r2 = store.catalog_revision().unwrap();
+    let r2 = store.revision().unwrap();
     assert!(r2 > r1, "a track flagged missing leaves the index: reload");
-    assert_eq!(
-        store.catalog_revision().unwrap(),
-        r2,
-        "stable without writes"
-    );
+    assert_eq!(store.revision().unwrap(), r2, "stable without writes");
     store.add_user("ada").unwrap();
     assert_eq!(
-        store.catalog_revision().unwrap(),
+        store.revision().unwrap(),
         r2,
         "users do not touch the index"
     );
     assert_eq!(store.purge_missing().unwrap(), 1);
-    let r3 = store.catalog_revision().unwrap();
+    let r3 = store.revision().unwrap();
     assert!(r3 > r2);
     store.import_new_tracks(MODEL, &[synthetic(10)]).unwrap();
-    assert!(store.catalog_revision().unwrap() > r3);
+    assert!(store.revision().unwrap() > r3);
     // A failed batch leaves it alone.
-    let before = store.catalog_revision().unwrap();
+    let before = store.revision().unwrap();
     let mut bad = synthetic(11);
     if let ScanUpdate::Embedded { output, .. } = &mut bad {
         output.embedding.pop();
     }
     assert!(store.apply_scan_updates(MODEL, &[bad]).is_err());
-    assert_eq!(store.catalog_revision().unwrap(), before);
+    assert_eq!(store.revision().unwrap(), before);
 }
 
 #[test]

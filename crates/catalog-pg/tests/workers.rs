@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -137,27 +136,21 @@ fn three_workers_one_killed_every_track_embedded_exactly_once() {
         .collect();
     assert!(!held_at_kill.is_empty(), "the victim died holding claims");
 
-    // Each survivor's completed jobs, from its own report.
+    // Each survivor's completed jobs, from its own report. Both pipes of both survivors are
+    // drained while they run (a thread each, `wait_with_output`), so that a survivor blocked on
+    // a full pipe can never stall the other or this test.
+    let outputs: Vec<_> = survivors
+        .into_iter()
+        .map(|child| std::thread::spawn(move || child.wait_with_output().unwrap()))
+        .collect();
     let mut completed_by: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for (i, mut child) in survivors.into_iter().enumerate() {
+    for (i, output) in outputs.into_iter().enumerate() {
         let name = format!("survivor-{}", i + 1);
-        let status = child.wait().unwrap();
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let output = output.join().unwrap();
+        let out = String::from_utf8_lossy(&output.stdout);
+        let err = String::from_utf8_lossy(&output.stderr);
         assert!(
-            status.success(),
+            output.status.success(),
             "{name} failed:\n{out}\n{err}\n{}",
             server.log()
         );
@@ -232,15 +225,29 @@ fn three_workers_one_killed_every_track_embedded_exactly_once() {
     assert_eq!(set.len(), 30);
     let paths: BTreeSet<PathBuf> = set.tracks.iter().map(|t| t.path.clone()).collect();
     assert_eq!(paths, clips);
-    let per_track: i64 = db
-        .query_one(
-            "SELECT count(*) FROM (SELECT track_id FROM embeddings GROUP BY track_id
-             HAVING count(*) <> 1) x",
-            &[],
+    // Per clip: one track row holding one embedding of the model.
+    let per_clip: BTreeMap<PathBuf, i64> = db
+        .query(
+            "SELECT t.path, count(e.track_id) FROM tracks t
+             LEFT JOIN embeddings e ON e.track_id = t.id AND e.model_id = $1
+             GROUP BY t.path",
+            &[&MODEL],
         )
         .unwrap()
-        .get(0);
-    assert_eq!(per_track, 0);
+        .iter()
+        .map(|r| (PathBuf::from(r.get::<_, String>(0)), r.get(1)))
+        .collect();
+    assert_eq!(
+        per_clip,
+        clips
+            .iter()
+            .map(|c| (c.clone(), 1))
+            .collect::<BTreeMap<_, _>>()
+    );
+    // And the catalog was written exactly once per clip: every committed result bumps the
+    // revision once (the enqueue had nothing to un-flag or prune), so a second write of any
+    // file, a late worker's discarded result included, would show here.
+    assert_eq!(store.revision().unwrap(), clips.len() as u64);
     let stats = store.stats().unwrap();
     assert_eq!((stats.tracks, stats.failures), (30, 0));
     // The embeddings are the embedder's, computed from the real audio.

@@ -2,8 +2,9 @@
 //!
 //! - [`CatalogStore`]: the storage seam (tracks, models, embeddings, genre probabilities, genre
 //!   centroids, users, feedback, scan failures). [`SqliteStore`] implements it on one SQLite file
-//!   (WAL, versioned migrations, refuses files that are not musicrec catalogs); a PostgreSQL
-//!   backend can implement the same trait later.
+//!   (WAL, versioned migrations, refuses files that are not musicrec catalogs); the PostgreSQL
+//!   backend (musicrec-catalog-pg) implements the same trait. [`CatalogStore::revision`] tells a
+//!   server cheaply that its in-memory index is stale.
 //! - [`scan()`]: walks music folders and embeds every audio file with a [`TrackEmbedder`], in
 //!   parallel, incrementally (unchanged files are not decoded, moved files keep their embedding,
 //!   deleted ones are flagged missing) and resumably (results are committed track by track by a

@@ -47,8 +47,35 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("schema.sql")).comment("v1: tracks, models, embeddings, users"),
         M::up(EXPERIMENT_SCHEMA).comment("v2: listening experiments"),
+        M::up(REVISION_SCHEMA).comment("v3: change revision of tracks and embeddings"),
     ])
 });
+
+/// v3: the change revision a server polls to know that its in-memory index is stale
+/// ([`CatalogStore::revision`]). Triggers bump it for every row inserted, updated or deleted in
+/// `tracks` or `embeddings`, whichever statement does it (scans, purges, cascades, a later
+/// migration), inside the writing transaction: a reader sees the new revision exactly when it
+/// sees the change. SQLite has one writer at a time, so the bumps never contend.
+const REVISION_SCHEMA: &str = "
+CREATE TABLE catalog_revision (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    revision INTEGER NOT NULL
+);
+INSERT INTO catalog_revision (id, revision) VALUES (1, 0);
+
+CREATE TRIGGER tracks_insert_revision AFTER INSERT ON tracks
+BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER tracks_update_revision AFTER UPDATE ON tracks
+BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER tracks_delete_revision AFTER DELETE ON tracks
+BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER embeddings_insert_revision AFTER INSERT ON embeddings
+BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER embeddings_update_revision AFTER UPDATE ON embeddings
+BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER embeddings_delete_revision AFTER DELETE ON embeddings
+BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
+";
 
 /// v2: listening experiments. Session items keep the track id *and* its path without a foreign
 /// key, so purging missing tracks never deletes a study's recorded answers.
@@ -1022,6 +1049,14 @@ impl CatalogStore for SqliteStore {
             feedback_events: count("SELECT count(*) FROM feedback")?,
             models,
         })
+    }
+
+    fn revision(&self) -> Result<u64> {
+        let revision: i64 = self
+            .conn
+            .prepare_cached("SELECT revision FROM catalog_revision WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        Ok(revision.max(0) as u64)
     }
 
     fn experiments(&self) -> Option<&dyn ExperimentStore> {

@@ -186,6 +186,16 @@ pub trait CatalogStore: Send {
     /// Counts: tracks, missing, failures, users, feedback, per model and genre.
     fn stats(&self) -> Result<CatalogStats>;
 
+    // ---- refresh ----
+
+    /// The catalog's change revision: a number that changes with every committed insert,
+    /// update or delete of tracks or embeddings (any model), and only with writes. A server
+    /// that built its in-memory index at revision `r` reloads when this answers anything else
+    /// (a re-embedding that leaves every count unchanged included). Cheap: one row read, never
+    /// a pass over the tracks. Read it *before* loading the embeddings: a change committed in
+    /// between then shows at the next poll instead of being missed.
+    fn revision(&self) -> Result<u64>;
+
     // ---- provided ----
 
     /// Every user's latest rating of each track they rated, by user then track (the users x

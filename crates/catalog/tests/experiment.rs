@@ -73,7 +73,7 @@ fn studies_sessions_and_rounds_round_trip_and_survive_purge_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("catalog.db");
     let mut store = catalog(&db, 6);
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     let study = store
         .experiments_mut()
         .unwrap()

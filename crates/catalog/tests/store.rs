@@ -138,7 +138,7 @@ fn creates_stamps_migrates_and_reopens() {
     let path = dir.path().join("nested/folders/catalog.db");
     {
         let mut store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         store.register_model(MODEL, &model_info()).unwrap();
         store.apply_scan_updates(MODEL, &[synthetic(1)]).unwrap();
     }
@@ -373,4 +373,143 @@ fn a_wrongly_shaped_embedding_is_refused_whole_batch() {
         store.load_embeddings("no-such-model").unwrap_err(),
         CatalogError::UnknownModel(_)
     ));
+}
+
+/// `synthetic(i)` stored again at the same path with the same file, its vectors changed: what a
+/// re-embedding (a retrained model under the same id, a fixed decoder) writes.
+fn re_embedded(i: usize) -> ScanUpdate {
+    let ScanUpdate::Embedded {
+        path,
+        file,
+        tags,
+        mut output,
+    } = synthetic(i)
+    else {
+        unreachable!()
+    };
+    output.embedding.iter_mut().for_each(|v| *v = -*v);
+    ScanUpdate::Embedded {
+        path,
+        file,
+        tags,
+        output,
+    }
+}
+
+#[test]
+fn the_revision_changes_with_every_write_to_tracks_or_embeddings_and_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let empty = store.revision().unwrap();
+    store.register_model(MODEL, &model_info()).unwrap();
+    assert_eq!(
+        store.revision().unwrap(),
+        empty,
+        "a model alone has no rows"
+    );
+    let updates: Vec<_> = (0..3).map(synthetic).collect();
+    store.apply_scan_updates(MODEL, &updates).unwrap();
+    let r0 = store.revision().unwrap();
+    assert_ne!(r0, empty);
+    assert_eq!(store.revision().unwrap(), r0, "stable without writes");
+
+    // A re-embedding that leaves every count (and the genre of every track) as it was.
+    let stats = store.stats().unwrap();
+    store.apply_scan_updates(MODEL, &[re_embedded(1)]).unwrap();
+    assert_eq!(store.stats().unwrap(), stats, "the counts did not change");
+    let r1 = store.revision().unwrap();
+    assert_ne!(r1, r0, "but the revision did");
+
+    // Another process (connection) sees the same revision, and its writes show here.
+    let mut other = SqliteStore::open(&path).unwrap();
+    assert_eq!(other.revision().unwrap(), r1);
+    other.apply_scan_updates(MODEL, &[synthetic(1)]).unwrap();
+    let r2 = store.revision().unwrap();
+    assert_ne!(r2, r1);
+    drop(other);
+
+    // Users, feedback, centroids and failures do not touch the index.
+    let ada = store.add_user("ada").unwrap();
+    store
+        .record_feedback(ada, TrackId(1), Rating::Like)
+        .unwrap();
+    store.recompute_genre_centroids(MODEL).unwrap();
+    store
+        .apply_scan_updates(
+            MODEL,
+            &[ScanUpdate::Failed {
+                path: "/music/broken.flac".into(),
+                size_bytes: Some(1),
+                mtime_ns: Some(1),
+                reason: "undecodable".into(),
+                stale_track: None,
+            }],
+        )
+        .unwrap();
+    assert_eq!(store.revision().unwrap(), r2);
+
+    // Missing, refreshed, moved, purged: each is a change.
+    let mut seen = vec![r2];
+    let mut step = |store: &mut SqliteStore, what: &str| {
+        let now = store.revision().unwrap();
+        assert!(!seen.contains(&now), "{what} changed the revision");
+        seen.push(now);
+    };
+    store
+        .apply_scan_updates(MODEL, &[ScanUpdate::Missing { track: TrackId(3) }])
+        .unwrap();
+    step(&mut store, "missing");
+    let third = store.track(TrackId(3)).unwrap().unwrap();
+    let facts = FileFacts {
+        content_hash: third.content_hash,
+        size_bytes: 5,
+        mtime_ns: 6,
+    };
+    store
+        .apply_scan_updates(
+            MODEL,
+            &[ScanUpdate::Refreshed {
+                track: third.id,
+                file: facts,
+            }],
+        )
+        .unwrap();
+    step(&mut store, "refreshed");
+    store
+        .apply_scan_updates(
+            MODEL,
+            &[ScanUpdate::Moved {
+                track: third.id,
+                path: "/music/elsewhere.flac".into(),
+                file: facts,
+                tags: third.tags.clone(),
+            }],
+        )
+        .unwrap();
+    step(&mut store, "moved");
+    store
+        .apply_scan_updates(MODEL, &[ScanUpdate::Missing { track: TrackId(2) }])
+        .unwrap();
+    step(&mut store, "missing again");
+    assert_eq!(store.purge_missing().unwrap(), 1);
+    step(&mut store, "purge");
+
+    // A refused batch writes nothing, the revision included.
+    let before = store.revision().unwrap();
+    let mut bad = synthetic(9);
+    if let ScanUpdate::Embedded { output, .. } = &mut bad {
+        output.embedding.pop();
+    }
+    assert!(
+        store
+            .apply_scan_updates(MODEL, &[synthetic(8), bad])
+            .is_err()
+    );
+    assert_eq!(store.revision().unwrap(), before);
+    drop(store);
+    assert_eq!(
+        SqliteStore::open(&path).unwrap().revision().unwrap(),
+        before
+    );
 }
