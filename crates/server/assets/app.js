@@ -1,5 +1,7 @@
 // musicrec web page: library search, seeds, both recommendation methods side by side, likes and
-// dislikes, an audio player and a 2-D map of the library. Plain browser JavaScript, no build step.
+// dislikes, an audio player, a 2-D map of the library, and the blind listening experiment for a
+// participant (choose a study, pick seeds, rate a shuffled list whose origins are never shown).
+// Plain browser JavaScript, no build step.
 "use strict";
 
 const MAX_SEEDS = 5;
@@ -21,6 +23,8 @@ const state = {
   ratings: new Map(), // track id -> true (like) / false (dislike), this session
   playing: null,
   map: null,
+  mode: "recommend", // or "experiment"
+  exp: { seeds: [], session: null, studies: [] },
 };
 
 async function api(path, options = {}) {
@@ -109,13 +113,19 @@ async function search(page = 1) {
   }
 }
 
+// The seed list the library's + fills: the recommender's, or the participant's.
+function activeSeeds() {
+  return state.mode === "experiment" ? state.exp.seeds : state.seeds;
+}
+
 function renderResults(data) {
   const list = $("results");
   list.replaceChildren();
   if (data.items.length === 0) list.append(el("li", { class: "hint" }, "No track matches."));
+  const seeds = activeSeeds();
   for (const track of data.items) {
-    const full = state.seeds.length >= MAX_SEEDS;
-    const isSeed = state.seeds.some((s) => s.id === track.id);
+    const full = seeds.length >= MAX_SEEDS;
+    const isSeed = seeds.some((s) => s.id === track.id);
     list.append(el("li", { "data-id": track.id, class: state.playing === track.id ? "playing" : "" },
       el("button", { class: "play", title: "Play", onclick: () => play(track) }, "▶"),
       el("div", { class: "meta" },
@@ -136,9 +146,10 @@ function renderResults(data) {
 // ---- seeds ----
 
 function addSeed(track) {
-  if (state.seeds.length >= MAX_SEEDS || state.seeds.some((s) => s.id === track.id)) return;
-  state.seeds.push(track);
-  renderSeeds();
+  const seeds = activeSeeds();
+  if (seeds.length >= MAX_SEEDS || seeds.some((s) => s.id === track.id)) return;
+  seeds.push(track);
+  if (state.mode === "experiment") renderExpSeeds(); else renderSeeds();
   search(state.page);
 }
 
@@ -228,6 +239,168 @@ async function rate(track, like) {
   } catch (e) {
     setMessage("Feedback failed: " + e.message, true);
   }
+}
+
+// ---- listening experiment ----
+
+function expMessage(text, isError = false) {
+  const m = $("exp-message");
+  m.textContent = text;
+  m.classList.toggle("error", isError);
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  const exp = mode === "experiment";
+  for (const [id, on] of [["mode-recommend", !exp], ["mode-experiment", exp]]) {
+    $(id).classList.toggle("on", on);
+    $(id).setAttribute("aria-pressed", String(on));
+  }
+  $("experiment-panel").hidden = !exp;
+  document.querySelector(".seeds-panel").hidden = exp;
+  document.querySelector(".map-panel").hidden = exp;
+  $("user-label").hidden = exp;
+  $("player").pause();
+  updateLibraryVisibility();
+  if (exp) {
+    loadStudies();
+    resumeSession();
+  }
+  search(state.page);
+}
+
+// While a participant rates their list, the library (with its genres) is out of sight.
+function updateLibraryVisibility() {
+  document.querySelector(".library").hidden = state.mode === "experiment" && state.exp.session !== null;
+}
+
+async function loadStudies() {
+  try {
+    const data = await api("/api/experiments");
+    state.exp.studies = data.studies.filter((s) => !s.simulated);
+    const select = $("exp-study");
+    const previous = select.value;
+    select.replaceChildren(...state.exp.studies.map((s) => el("option", { value: s.id }, s.name)));
+    if (state.exp.studies.some((s) => String(s.id) === previous)) select.value = previous;
+    if (!data.available) expMessage("This catalog does not store listening experiments.", true);
+    else if (state.exp.studies.length === 0) expMessage("No study yet: a researcher creates one with `musicrec experiment new`.", true);
+    else if (!state.exp.session) expMessage("");
+  } catch (e) {
+    expMessage("Cannot load the studies: " + e.message, true);
+  }
+  updateExpStart();
+}
+
+function updateExpStart() {
+  $("exp-start").disabled = !($("exp-study").value && $("exp-participant").value.trim() && state.exp.seeds.length > 0);
+}
+
+function renderExpSeeds() {
+  const list = $("exp-seeds");
+  list.replaceChildren();
+  if (state.exp.seeds.length === 0) list.append(el("li", { class: "hint" }, "Add songs you like from the library with +"));
+  for (const seed of state.exp.seeds) {
+    list.append(el("li", { "data-id": seed.id },
+      el("span", {}, describe(seed)),
+      el("button", { class: "remove-seed", title: "Remove", onclick: () => {
+        state.exp.seeds = state.exp.seeds.filter((s) => s.id !== seed.id);
+        renderExpSeeds();
+        search(state.page);
+      } }, "✕")));
+  }
+  updateExpStart();
+}
+
+async function startSession() {
+  const study = $("exp-study").value;
+  const participant = $("exp-participant").value.trim();
+  $("exp-start").disabled = true;
+  expMessage("Preparing your list…");
+  try {
+    const session = await api(`/api/experiments/${encodeURIComponent(study)}/sessions`, {
+      method: "POST",
+      body: { participant, seeds: state.exp.seeds.map((s) => s.id) },
+    });
+    localStorage.setItem("musicrec-session", String(session.id));
+    expMessage("");
+    showSession(session);
+  } catch (e) {
+    expMessage(e.message, true);
+    updateExpStart();
+  }
+}
+
+// A session left open in this browser (a reload, a closed tab) comes back where it was.
+async function resumeSession() {
+  const saved = localStorage.getItem("musicrec-session");
+  if (!saved || state.exp.session) return;
+  try {
+    showSession(await api(`/api/sessions/${encodeURIComponent(saved)}`));
+  } catch (_) {
+    localStorage.removeItem("musicrec-session");
+  }
+}
+
+function showSession(session) {
+  state.exp.session = session;
+  $("exp-setup").hidden = true;
+  $("exp-session").hidden = false;
+  $("exp-study-name").textContent = `(${session.study} · ${session.participant})`;
+  renderExpItems();
+  updateLibraryVisibility();
+}
+
+function renderExpItems() {
+  const session = state.exp.session;
+  const list = $("exp-items");
+  list.replaceChildren();
+  // Only what a listener needs: no genre, no score, no hint of where a song came from.
+  for (const item of session.items) {
+    list.append(el("li", { "data-id": item.id, class: state.playing === item.id ? "playing" : "" },
+      el("button", { class: "play", title: "Play", onclick: () => play(item) }, "▶"),
+      el("div", { class: "meta" },
+        el("div", { class: "title", title: describe(item) }, item.title),
+        item.artist ? el("div", { class: "sub" }, item.artist) : null),
+      el("button", { class: "like" + (item.rating === "like" ? " on" : ""), title: "I like it",
+        onclick: () => answer(item, true) }, "♥"),
+      el("button", { class: "dislike" + (item.rating === "dislike" ? " on" : ""), title: "I don't like it",
+        onclick: () => answer(item, false) }, "⊘")));
+  }
+  const rated = session.items.filter((i) => i.rating).length;
+  const done = rated === session.items.length;
+  $("exp-progress").textContent = `${rated} of ${session.items.length} songs rated`
+    + (done ? "" : " · play each song, then like or dislike it");
+  $("exp-thanks").hidden = !done;
+}
+
+async function answer(item, like) {
+  const session = state.exp.session;
+  try {
+    const recorded = await api(`/api/sessions/${session.id}/responses`, {
+      method: "POST",
+      body: { track: item.id, like, round: session.round },
+    });
+    item.rating = recorded.rating;
+    expMessage("");
+    renderExpItems();
+  } catch (e) {
+    expMessage("Your answer was not saved: " + e.message, true);
+  }
+}
+
+function leaveSession() {
+  localStorage.removeItem("musicrec-session");
+  state.exp.session = null;
+  state.exp.seeds = [];
+  $("player").pause();
+  $("exp-participant").value = "";
+  $("exp-session").hidden = true;
+  $("exp-setup").hidden = false;
+  $("exp-study-name").textContent = "";
+  expMessage("");
+  renderExpSeeds();
+  updateLibraryVisibility();
+  search(state.page);
 }
 
 // ---- map ----
@@ -332,6 +505,12 @@ function start() {
   $("prev").addEventListener("click", () => search(state.page - 1));
   $("next").addEventListener("click", () => search(state.page + 1));
   $("recommend").addEventListener("click", recommend);
+  $("mode-recommend").addEventListener("click", () => setMode("recommend"));
+  $("mode-experiment").addEventListener("click", () => setMode("experiment"));
+  $("exp-participant").addEventListener("input", updateExpStart);
+  $("exp-study").addEventListener("change", updateExpStart);
+  $("exp-start").addEventListener("click", startSession);
+  $("exp-leave").addEventListener("click", leaveSession);
   const canvas = $("map");
   const tip = $("tooltip");
   canvas.addEventListener("mousemove", (e) => {

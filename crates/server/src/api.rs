@@ -1,24 +1,27 @@
 //! The JSON API under `/api`: track search and lookup, audio streaming with Range requests,
-//! recommendations (with a user's feedback), feedback, health, stats, the 2-D map and index
-//! reloads. Every handler is annotated for the OpenAPI document served at `/api/openapi.json`.
+//! recommendations (similarity, genre, and for a user cf and hybrid, with the CF model kept in
+//! [`crate::cf::CfCache`]), feedback, health, stats, the 2-D map and index reloads (the
+//! listening experiment is in [`crate::experiment`]). Every handler is annotated for the OpenAPI document served at `/api/openapi.json`.
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use musicrec_catalog::{Rating, Track, TrackId};
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::cf::CfCache;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::map::MapData;
-use crate::methods::{self, MethodName, UserFeedback, ValidRequest};
+use crate::methods::{self, Collaborative, MethodName, UserFeedback, ValidRequest};
 use crate::state::{AppState, LoadedIndex};
 
 /// Longest accepted user name (characters).
@@ -205,7 +208,7 @@ pub async fn stats(State(app): State<AppState>) -> Result<Json<Stats>, ApiError>
             indexed_tracks: i.index.len(),
         }),
         genres,
-        methods: vec![MethodName::Similarity, MethodName::Genre],
+        methods: MethodName::ALL.to_vec(),
     }))
 }
 
@@ -379,25 +382,34 @@ fn default_metric() -> String {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendBody {
-    /// 1 to 5 catalog track ids with embeddings.
+    /// 1 to 5 catalog track ids with embeddings (`cf` and `hybrid` may leave it empty: the
+    /// user's likes anchor them).
+    #[serde(default)]
     pub seeds: Vec<i64>,
     /// How many tracks (1 to 100).
     #[serde(default = "default_k")]
     #[schema(default = 5, minimum = 1, maximum = 100)]
     pub k: usize,
-    /// `similarity` (method 1) or `genre` (method 2); `cf` and `hybrid` are reserved.
+    /// `similarity` (method 1), `genre` (method 2), `cf` (collaborative filtering over every
+    /// user's likes) or `hybrid` (CF blended with content similarity); `cf` and `hybrid` need
+    /// `user`.
     #[serde(default)]
     pub method: MethodName,
-    /// `cosine`, `euclidean` or `pnorm:P` (P > 0).
+    /// `cosine`, `euclidean` or `pnorm:P` (P > 0); `cf` and `hybrid` take only `cosine`.
     #[serde(default = "default_metric")]
     #[schema(default = "cosine", example = "cosine")]
     pub metric: String,
-    /// A user whose likes move the query and whose dislikes never come back.
+    /// A user whose likes move the query (or, with `cf`/`hybrid`, are what CF learns from)
+    /// and whose dislikes never come back.
     #[serde(default)]
     pub user: Option<String>,
     /// At most this many tracks by one artist.
     #[serde(default)]
     pub max_per_artist: Option<usize>,
+    /// Weight of the CF score in `hybrid`, within [0, 1] (content gets `1 - w`).
+    #[serde(default)]
+    #[schema(default = 0.5, minimum = 0.0, maximum = 1.0)]
+    pub hybrid_weight: Option<f32>,
 }
 
 /// A recommended track.
@@ -405,7 +417,8 @@ pub struct RecommendBody {
 pub struct ScoredTrack {
     #[serde(flatten)]
     pub track: TrackOut,
-    /// Higher = more similar (cosine similarity, or 1 / (1 + distance)).
+    /// Higher = better: cosine similarity or 1 / (1 + distance) for `similarity` and `genre`;
+    /// for `cf` and `hybrid` the blend of scores each scaled to [0, 1] over the candidates.
     pub score: f32,
 }
 
@@ -414,6 +427,20 @@ pub struct ScoredTrack {
 pub struct FeedbackUsed {
     pub liked: usize,
     pub disliked: usize,
+}
+
+/// What collaborative filtering knew for a `cf` or `hybrid` request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CfUsed {
+    /// Users and liked tracks the CF model was fitted on (0 while nobody liked anything).
+    pub users: usize,
+    pub tracks: usize,
+    /// Whether the model learned from this user's likes (false: cold start, and `hybrid`
+    /// ranked by content similarity alone).
+    pub user_known: bool,
+    /// The CF weight of `hybrid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hybrid_weight: Option<f32>,
 }
 
 /// Response of `POST /api/recommend`.
@@ -431,20 +458,31 @@ pub struct RecommendResponse {
     /// Present when a user was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback: Option<FeedbackUsed>,
+    /// Present for `cf` and `hybrid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collaborative: Option<CfUsed>,
 }
 
 fn check_user_name(name: &str) -> Result<String, ApiError> {
+    check_name(name, "user")
+}
+
+/// A user or participant name: trimmed, 1 to [`MAX_USER_NAME`] characters, no control
+/// characters. `field` names it in the message.
+pub(crate) fn check_name(name: &str, field: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(ApiError::bad_request("`user` is empty"));
+        return Err(ApiError::bad_request(format!("`{field}` is empty")));
     }
     if name.chars().count() > MAX_USER_NAME {
         return Err(ApiError::bad_request(format!(
-            "`user` is longer than {MAX_USER_NAME} characters"
+            "`{field}` is longer than {MAX_USER_NAME} characters"
         )));
     }
     if name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("`user` has control characters"));
+        return Err(ApiError::bad_request(format!(
+            "`{field}` has control characters"
+        )));
     }
     Ok(name.to_string())
 }
@@ -452,11 +490,12 @@ fn check_user_name(name: &str) -> Result<String, ApiError> {
 /// Recommend tracks like the seeds.
 #[utoipa::path(post, path = "/api/recommend", tag = "recommend", request_body = RecommendBody,
     responses((status = 200, description = "Recommendations, best first", body = RecommendResponse),
-              (status = 400, description = "Malformed body, bad k/metric/method, too many seeds, or a method not in this build", body = ErrorBody),
+              (status = 400, description = "Malformed body, bad k/metric/method/weight, too many seeds, or cf/hybrid without a user", body = ErrorBody),
               (status = 404, description = "A seed is not an embedded track", body = ErrorBody),
-              (status = 409, description = "The catalog has no embedded tracks yet", body = ErrorBody)))]
+              (status = 409, description = "The catalog has no embedded tracks yet, or method cf for a user without likes (cold start)", body = ErrorBody)))]
 pub async fn recommend(
     State(app): State<AppState>,
+    Extension(cf): Extension<Arc<CfCache>>,
     ApiJson(body): ApiJson<RecommendBody>,
 ) -> Result<Json<RecommendResponse>, ApiError> {
     let index = app.require_index()?;
@@ -467,8 +506,15 @@ pub async fn recommend(
         body.method,
         &body.metric,
         body.max_per_artist,
-    )?;
+    )?
+    .with_hybrid_weight(body.hybrid_weight)?;
     let user = body.user.as_deref().map(check_user_name).transpose()?;
+    if request.method.is_collaborative() && user.is_none() {
+        return Err(ApiError::bad_request(format!(
+            "method {} recommends for a listener: give `user`",
+            request.method.as_str()
+        )));
+    }
     let feedback = match &user {
         None => UserFeedback::default(),
         Some(name) => {
@@ -490,11 +536,46 @@ pub async fn recommend(
             feedback
         }
     };
+    let cf_model = match (&user, request.method.is_collaborative()) {
+        (Some(_), true) => Some(cf.model(&app).await?.model),
+        _ => None,
+    };
+    let collaborative = match (&user, &cf_model) {
+        (Some(name), Some(model)) => {
+            let (users, tracks, user_known) = model.as_ref().map_or((0, 0, false), |m| {
+                let m = crate::cf::lock(m);
+                let (users, tracks) = m.size();
+                (users, tracks, m.knows_user(name))
+            });
+            Some(CfUsed {
+                users,
+                tracks,
+                user_known,
+                hybrid_weight: (request.method == MethodName::Hybrid)
+                    .then_some(request.hybrid_weight),
+            })
+        }
+        _ => None,
+    };
     let work_index = index.clone();
     let work_request = request.clone();
     let work_feedback = feedback.clone();
-    let result =
-        on_rayon(move || methods::run(&work_index, &work_request, &work_feedback)).await??;
+    let work_user = user.clone();
+    let result = on_rayon(move || {
+        let guard = cf_model
+            .as_ref()
+            .and_then(|m| m.as_ref())
+            .map(crate::cf::lock);
+        let collaborative = match (&work_user, &cf_model) {
+            (Some(user), Some(_)) => Some(Collaborative {
+                user,
+                model: guard.as_deref(),
+            }),
+            _ => None,
+        };
+        methods::run(&work_index, &work_request, &work_feedback, collaborative)
+    })
+    .await??;
     let out = |id: i64| {
         let row = index
             .row_of(TrackId(id))
@@ -526,6 +607,7 @@ pub async fn recommend(
             liked: feedback.liked.len(),
             disliked: feedback.disliked.len(),
         }),
+        collaborative,
     }))
 }
 
@@ -558,6 +640,7 @@ pub struct FeedbackRecorded {
               (status = 404, description = "No such track", body = ErrorBody)))]
 pub async fn feedback(
     State(app): State<AppState>,
+    Extension(cf): Extension<Arc<CfCache>>,
     ApiJson(body): ApiJson<FeedbackBody>,
 ) -> Result<Json<FeedbackRecorded>, ApiError> {
     let name = check_user_name(&body.user)?;
@@ -579,6 +662,7 @@ pub async fn feedback(
             Ok(user)
         })
         .await?;
+    cf.invalidate();
     Ok(Json(FeedbackRecorded {
         user: name,
         user_id: user_id.0,
@@ -622,8 +706,13 @@ pub struct Reloaded {
 /// Reload the index from the catalog (after a scan).
 #[utoipa::path(post, path = "/api/reload", tag = "system",
     responses((status = 200, description = "Index reloaded", body = Reloaded)))]
-pub async fn reload(State(app): State<AppState>) -> Result<Json<Reloaded>, ApiError> {
+pub async fn reload(
+    State(app): State<AppState>,
+    Extension(cf): Extension<Arc<CfCache>>,
+) -> Result<Json<Reloaded>, ApiError> {
     let loaded = app.reload().await?;
+    // A rescan may have purged tracks and their feedback.
+    cf.invalidate();
     Ok(Json(Reloaded {
         model: loaded.as_ref().map(|i| i.model_id.clone()),
         indexed_tracks: loaded.as_ref().map_or(0, |i| i.index.len()),

@@ -4,9 +4,11 @@
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use musicrec_recommend::RecommendError;
+use musicrec_recommend::{ExperimentError, RecommendError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -54,6 +56,11 @@ impl ApiError {
     /// The catalog holds nothing the request could be answered from (no embedded tracks yet).
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "no_index", message)
+    }
+
+    /// The request contradicts what is stored (a second session for a participant, ...).
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
     }
 
     pub fn unauthorized() -> Self {
@@ -142,6 +149,107 @@ impl From<RecommendError> for ApiError {
             other => Self::bad_request(other.to_string()),
         }
     }
+}
+
+impl From<ExperimentError> for ApiError {
+    fn from(err: ExperimentError) -> Self {
+        match err {
+            ExperimentError::Catalog(e) => e.into(),
+            ExperimentError::Recommend(e) => e.into(),
+            // What the experiment code refuses is about the request (an unknown method, a model
+            // without genres for method 2, ...).
+            ExperimentError::Invalid(message) => Self::bad_request(message),
+            other => Self::internal(format!("experiment: {other}")),
+        }
+    }
+}
+
+/// Turns every error response that is not already JSON (axum's empty 405, the timeout's empty
+/// 408, the body limit's plain-text 413, the file server's 416, ...) into the API's JSON error
+/// body with the same status. Headers such as `Allow` and `Content-Range` are kept. Subsonic
+/// responses (XML or JSON) are left alone.
+pub async fn json_errors(
+    State(limits): State<crate::Limits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.contains("json") || content_type.contains("xml") {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(|v| format!(" (allowed: {v})"))
+                .unwrap_or_default();
+            ApiError::new(
+                status,
+                "method_not_allowed",
+                format!("{method} is not allowed on {path}{allowed}"),
+            )
+        }
+        StatusCode::REQUEST_TIMEOUT => ApiError::new(
+            status,
+            "timeout",
+            format!(
+                "no response within {} ms: the request was cancelled",
+                limits.timeout.as_millis()
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "payload_too_large",
+            format!(
+                "the request body is larger than the limit of {} bytes",
+                limits.body_bytes
+            ),
+        ),
+        StatusCode::RANGE_NOT_SATISFIABLE => ApiError::new(
+            status,
+            "range_not_satisfiable",
+            "the requested byte range is outside the file (or has several parts)",
+        ),
+        _ if status.is_server_error() => {
+            ApiError::internal(format!("{method} {path} failed with status {status}"))
+        }
+        _ => ApiError::new(
+            status,
+            "bad_request",
+            format!(
+                "{method} {path}: {}",
+                status.canonical_reason().unwrap_or("request refused")
+            ),
+        ),
+    };
+    // The new body has its own type and length.
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_ENCODING);
+    let mut fresh = error.into_response();
+    let (fresh_parts, body) = fresh.into_parts();
+    for (name, value) in &fresh_parts.headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    fresh = Response::from_parts(parts, body);
+    *fresh.status_mut() = status;
+    fresh
 }
 
 /// `axum::Json` whose rejection is an [`ApiError`] (JSON body, 4xx) instead of axum's plain text.

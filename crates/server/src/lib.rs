@@ -1,20 +1,25 @@
 //! musicrec's `server` stage: one axum (tokio) application that serves
 //!
-//! * the JSON API under `/api` ([`api`]), described by an OpenAPI document generated from the
-//!   handlers and the router itself at `/api/openapi.json`;
+//! * the JSON API under `/api` ([`api`], the listening experiment in [`experiment`]), described
+//!   by an OpenAPI document generated from the handlers and the router itself at
+//!   `/api/openapi.json`;
 //! * OpenSubsonic-compatible similar-songs calls under `/rest` ([`subsonic`]);
 //! * the web page at `/` ([`page`]), its assets embedded at compile time.
 //!
 //! The catalog has one writer: the store sits behind a mutex and is used from blocking tasks
 //! ([`AppState::with_store`]); the search index is loaded once and swapped whole on reload
-//! (`POST /api/reload`, or when the periodic check sees the catalog's counts change).
+//! (`POST /api/reload`, or when the periodic check sees the catalog's change revision move).
 //! Safe by default: [`ServeConfig`] refuses a non-loopback address without a token, and with a
 //! token every `/api` and `/rest` call must carry it ([`auth`]). Bodies are capped at
-//! [`BODY_LIMIT_BYTES`], requests time out after [`REQUEST_TIMEOUT`], bad input is a JSON 4xx.
+//! [`BODY_LIMIT_BYTES`], requests time out after [`REQUEST_TIMEOUT`], and every error, including
+//! those of the body limit, the timeout and the router (405), is a JSON body
+//! `{"error": {"code", "message"}}` with its 4xx status ([`error::json_errors`]).
 
 pub mod api;
 pub mod auth;
+pub mod cf;
 pub mod error;
+pub mod experiment;
 pub mod map;
 pub mod methods;
 pub mod page;
@@ -42,6 +47,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use auth::{Access, AccessError};
+pub use cf::CfCache;
 pub use error::ApiError;
 pub use methods::{MAX_K, MAX_SEEDS, MethodName};
 pub use state::{AppState, LoadedIndex};
@@ -53,19 +59,40 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default interval of the check for a changed catalog.
 pub const DEFAULT_REFRESH_EVERY: Duration = Duration::from_secs(30);
 
+/// The request limits [`app_with_limits`] enforces ([`app`] uses the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body (a larger `Content-Length` is answered 413 before it is read).
+    pub body_bytes: usize,
+    /// A request without response headers by then is answered 408.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: BODY_LIMIT_BYTES,
+            timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "musicrec",
         description = "Content-based music recommendations: search the library, stream tracks, \
-            recommend by embedding similarity (method 1) or similarity plus genre (method 2), \
-            record likes and dislikes. With a server token, every /api and /rest call needs \
+            recommend by embedding similarity (method 1), similarity plus genre (method 2), \
+            collaborative filtering or a hybrid, record likes and dislikes, run blind listening \
+            experiments. Every error is `{\"error\": {\"code\", \"message\"}}` with a 4xx \
+            status (5xx only for a server fault). With a server token, every /api and /rest call needs \
             `Authorization: Bearer TOKEN` or `?token=TOKEN`."
     ),
     modifiers(&TokenSecurity),
     tags(
         (name = "tracks", description = "Library search, track details, audio, map"),
         (name = "recommend", description = "Recommendations and feedback"),
+        (name = "experiment", description = "Blind listening experiments: studies, participant sessions, answers"),
         (name = "system", description = "Health, statistics, reload"),
         (name = "subsonic", description = "OpenSubsonic-compatible similar songs")
     )
@@ -110,12 +137,21 @@ pub fn routes_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::feedback))
         .routes(routes!(api::map))
         .routes(routes!(api::reload))
+        .routes(routes!(experiment::list_studies))
+        .routes(routes!(experiment::create_session))
+        .routes(routes!(experiment::get_session))
+        .routes(routes!(experiment::record_response))
         .routes(routes!(subsonic::rest))
         .split_for_parts()
 }
 
-/// The whole application over `state`, with `access` enforced.
+/// The whole application over `state`, with `access` enforced and the default [`Limits`].
 pub fn app(state: AppState, access: Access) -> Router {
+    app_with_limits(state, access, Limits::default())
+}
+
+/// The whole application over `state`, with `access` and `limits` enforced.
+pub fn app_with_limits(state: AppState, access: Access, limits: Limits) -> Router {
     let (routes, doc) = routes_and_doc();
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string());
     routes
@@ -134,13 +170,16 @@ pub fn app(state: AppState, access: Access) -> Router {
         .fallback(not_found)
         .with_state(state)
         .layer(axum::Extension(access.clone()))
+        .layer(axum::Extension(std::sync::Arc::new(CfCache::default())))
         .layer(middleware::from_fn_with_state(access, guard_api))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            limits.timeout,
         ))
+        // Outside the body limit and the timeout, so that their answers become JSON too.
+        .layer(middleware::from_fn_with_state(limits, error::json_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),

@@ -1,9 +1,15 @@
 //! Recommendation method dispatch: the request's `method` names a [`MethodName`], and
 //! [`run`] turns a validated request into ranked tracks. Methods 1 and 2 of the paper
-//! (`similarity`, `genre`) run on the embedding index; `cf` and `hybrid` are reserved names for
-//! the collaborative-filtering stage, answered "not available in this build" until it is wired
-//! in here (one new match arm each).
+//! (`similarity`, `genre`) run on the embedding index; `cf` (collaborative filtering over every
+//! user's likes) and `hybrid` (CF blended with content similarity) rank for a user with
+//! `musicrec_recommend::cf::rank_for_user`, as `musicrec recommend --method cf|hybrid` does:
+//! the seeds and the user's likes anchor the content score, seeds, likes and dislikes never come
+//! back, and a track or user the CF model does not know (cold start) gets the content score alone
+//! in `hybrid`.
 
+use std::collections::HashMap;
+
+use musicrec_recommend::cf::{CfModel, DEFAULT_HYBRID_WEIGHT, Ranker, rank_for_user};
 use musicrec_recommend::{
     Feedback, GenreBlend, Method, Metric, RecommendRequest, Recommendations, Rocchio,
 };
@@ -27,9 +33,10 @@ pub enum MethodName {
     Similarity,
     /// Method 2: similarity plus genre probabilities.
     Genre,
-    /// Collaborative filtering over users' feedback (not in this build yet).
+    /// Collaborative filtering over every user's likes (needs `user`).
     Cf,
-    /// Blend of content and collaborative filtering (not in this build yet).
+    /// `w * cf + (1 - w) * content similarity`; content alone for tracks and users nobody's
+    /// likes describe yet (needs `user`).
     Hybrid,
 }
 
@@ -42,6 +49,19 @@ impl MethodName {
             MethodName::Hybrid => "hybrid",
         }
     }
+
+    /// Whether the method ranks for a user from everyone's feedback.
+    pub fn is_collaborative(self) -> bool {
+        matches!(self, MethodName::Cf | MethodName::Hybrid)
+    }
+
+    /// Every method, as `GET /api/stats` lists them.
+    pub const ALL: [MethodName; 4] = [
+        MethodName::Similarity,
+        MethodName::Genre,
+        MethodName::Cf,
+        MethodName::Hybrid,
+    ];
 }
 
 /// A checked request: seeds exist in the index, `k` and the metric are valid.
@@ -52,10 +72,14 @@ pub struct ValidRequest {
     pub method: MethodName,
     pub metric: Metric,
     pub max_per_artist: Option<usize>,
+    /// CF weight of `hybrid` (the content score gets `1 - w`).
+    pub hybrid_weight: f32,
 }
 
 impl ValidRequest {
-    /// Checks the request's values against the limits and the loaded index.
+    /// Checks the request's values against the limits and the loaded index. `cf` and `hybrid`
+    /// may come without seeds (the user's likes anchor them) but only with the cosine metric
+    /// (their content score is the mean cosine similarity).
     pub fn check(
         index: &LoadedIndex,
         seeds: &[i64],
@@ -64,7 +88,7 @@ impl ValidRequest {
         metric: &str,
         max_per_artist: Option<usize>,
     ) -> Result<Self, ApiError> {
-        if seeds.is_empty() {
+        if seeds.is_empty() && !method.is_collaborative() {
             return Err(ApiError::bad_request(
                 "`seeds` is empty: give 1 to 5 track ids",
             ));
@@ -88,6 +112,12 @@ impl ValidRequest {
             .map_err(|e: musicrec_recommend::RecommendError| {
                 ApiError::bad_request(e.to_string())
             })?;
+        if method.is_collaborative() && metric != Metric::Cosine {
+            return Err(ApiError::bad_request(format!(
+                "method {} scores content by cosine similarity: metric {metric} is not available with it",
+                method.as_str()
+            )));
+        }
         let mut unique = Vec::with_capacity(seeds.len());
         for &id in seeds {
             if index.row_of(musicrec_catalog::TrackId(id)).is_none() {
@@ -106,8 +136,37 @@ impl ValidRequest {
             method,
             metric,
             max_per_artist,
+            hybrid_weight: DEFAULT_HYBRID_WEIGHT,
         })
     }
+
+    /// Sets the hybrid's CF weight (only `hybrid` takes one; within [0, 1]).
+    pub fn with_hybrid_weight(mut self, weight: Option<f32>) -> Result<Self, ApiError> {
+        let Some(weight) = weight else {
+            return Ok(self);
+        };
+        if self.method != MethodName::Hybrid {
+            return Err(ApiError::bad_request(format!(
+                "hybrid_weight is only used by method hybrid, not {}",
+                self.method.as_str()
+            )));
+        }
+        if !(0.0..=1.0).contains(&weight) {
+            return Err(ApiError::bad_request(format!(
+                "hybrid_weight = {weight}: must be within [0, 1]"
+            )));
+        }
+        self.hybrid_weight = weight;
+        Ok(self)
+    }
+}
+
+/// Who `cf` and `hybrid` rank for, and the CF model fitted on everyone's likes (`None` while
+/// nobody has liked anything).
+#[derive(Debug, Clone, Copy)]
+pub struct Collaborative<'a> {
+    pub user: &'a str,
+    pub model: Option<&'a CfModel>,
 }
 
 /// A user's likes and dislikes, as track ids present in the index.
@@ -118,11 +177,13 @@ pub struct UserFeedback {
 }
 
 /// Ranks tracks for `request` with its method; the user's feedback moves the query (Rocchio,
-/// SMART weights) and disliked tracks never come back.
+/// SMART weights) or anchors the CF ranking, and disliked tracks never come back. `cf` and
+/// `hybrid` need `collaborative`.
 pub fn run(
     index: &LoadedIndex,
     request: &ValidRequest,
     feedback: &UserFeedback,
+    collaborative: Option<Collaborative<'_>>,
 ) -> Result<Recommendations, ApiError> {
     let method = match request.method {
         MethodName::Similarity => Method::Similarity,
@@ -136,14 +197,13 @@ pub fn run(
             Method::SimilarityAndGenre(GenreBlend::default())
         }
         MethodName::Cf | MethodName::Hybrid => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "method_not_available",
-                format!(
-                    "method {} not available in this build (available: similarity, genre)",
+            let Some(collaborative) = collaborative else {
+                return Err(ApiError::bad_request(format!(
+                    "method {} recommends for a listener: give `user`",
                     request.method.as_str()
-                ),
-            ));
+                )));
+            };
+            return run_collaborative(index, request, feedback, collaborative);
         }
     };
     let mut query = RecommendRequest::new(request.seeds.clone(), request.k);
@@ -156,4 +216,95 @@ pub fn run(
         rocchio: Rocchio::default(),
     };
     Ok(index.index.recommend(&query)?)
+}
+
+/// `cf` and `hybrid`: the seeds and the user's likes anchor the content score; seeds, likes and
+/// dislikes are excluded. With `max_per_artist` the whole ranking is taken and capped in order.
+fn run_collaborative(
+    index: &LoadedIndex,
+    request: &ValidRequest,
+    feedback: &UserFeedback,
+    collaborative: Collaborative<'_>,
+) -> Result<Recommendations, ApiError> {
+    let ranker = match request.method {
+        MethodName::Cf => Ranker::Cf,
+        _ => Ranker::Hybrid {
+            weight: request.hybrid_weight,
+        },
+    };
+    if ranker == Ranker::Cf
+        && !collaborative
+            .model
+            .is_some_and(|m| m.knows_user(collaborative.user))
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "cold_start",
+            format!(
+                "user {:?} has no likes collaborative filtering has learned from yet: like some \
+                 songs, or use method hybrid (content similarity until then)",
+                collaborative.user
+            ),
+        ));
+    }
+    let mut anchors = request.seeds.clone();
+    for &id in &feedback.liked {
+        if !anchors.contains(&id) {
+            anchors.push(id);
+        }
+    }
+    if anchors.is_empty() && ranker != Ranker::Cf {
+        return Err(ApiError::bad_request(format!(
+            "user {:?} has liked nothing yet and no seeds were given: method hybrid needs \
+             seeds or likes to start from",
+            collaborative.user
+        )));
+    }
+    let mut exclude = anchors.clone();
+    exclude.extend(&feedback.disliked);
+    let fetch = if request.max_per_artist.is_some() {
+        index.index.len()
+    } else {
+        request.k
+    };
+    let hits = rank_for_user(
+        &index.index,
+        collaborative.model,
+        collaborative.user,
+        &anchors,
+        &exclude,
+        ranker,
+        fetch,
+    )?;
+    let tracks = match request.max_per_artist {
+        None => hits,
+        Some(cap) => {
+            let mut per_artist: HashMap<String, usize> = HashMap::new();
+            let mut kept = Vec::with_capacity(request.k);
+            for hit in hits {
+                if kept.len() == request.k {
+                    break;
+                }
+                let artist = index
+                    .row_of(musicrec_catalog::TrackId(hit.id))
+                    .and_then(|row| index.set.tracks[row].artist.as_deref())
+                    .map(|a| a.trim().to_lowercase())
+                    .filter(|a| !a.is_empty());
+                if let Some(artist) = artist {
+                    let count = per_artist.entry(artist).or_default();
+                    if *count >= cap {
+                        continue;
+                    }
+                    *count += 1;
+                }
+                kept.push(hit);
+            }
+            kept
+        }
+    };
+    Ok(Recommendations {
+        fewer_than_requested: tracks.len() < request.k,
+        tracks,
+        requested: request.k,
+    })
 }

@@ -1,6 +1,8 @@
 //! The server's shared state: the catalog (one writer: the store sits behind a mutex and is only
 //! touched from blocking tasks) and the in-memory search index loaded from it, swapped whole when
-//! the catalog changes (`POST /api/reload`, or the periodic check of the embedded-track counts).
+//! the catalog changes (`POST /api/reload`, or the periodic check of the catalog's change
+//! revision, [`CatalogStore::revision`]: one row read on either backend, so polling costs nothing
+//! however large the catalog, and a re-embedding that leaves every count as it was is noticed).
 
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -9,30 +11,6 @@ use musicrec_recommend::{EmbeddingIndex, index_from_embedding_set};
 
 use crate::error::ApiError;
 use crate::map::MapData;
-
-/// Numbers that change when a scan adds, changes or removes embedded tracks: the periodic check
-/// reloads the index when they differ from the ones it was loaded with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogSignature {
-    pub models: Vec<(String, u64)>,
-    pub tracks: u64,
-    pub missing_tracks: u64,
-}
-
-impl CatalogSignature {
-    fn read(store: &dyn CatalogStore) -> Result<Self, ApiError> {
-        let stats = store.stats()?;
-        Ok(Self {
-            models: stats
-                .models
-                .iter()
-                .map(|m| (m.model_id.clone(), m.embedded_tracks))
-                .collect(),
-            tracks: stats.tracks,
-            missing_tracks: stats.missing_tracks,
-        })
-    }
-}
 
 /// One model's embeddings as loaded from the catalog, with the index built over them.
 #[derive(Debug)]
@@ -43,19 +21,15 @@ pub struct LoadedIndex {
     pub set: EmbeddingSet,
     /// The search index over `set`.
     pub index: EmbeddingIndex,
-    /// The catalog's numbers when this was loaded.
-    pub signature: CatalogSignature,
+    /// The catalog's change revision, read just before the embeddings were.
+    pub revision: u64,
     /// The 2-D map, computed on first use (once per loaded index).
     map: OnceLock<Arc<MapData>>,
 }
 
 impl LoadedIndex {
     /// Builds the index over `set` (and its int8 copy, so that no request pays for it).
-    pub fn new(
-        model_id: String,
-        set: EmbeddingSet,
-        signature: CatalogSignature,
-    ) -> Result<Self, ApiError> {
+    pub fn new(model_id: String, set: EmbeddingSet, revision: u64) -> Result<Self, ApiError> {
         let index = index_from_embedding_set(&set).map_err(|e| {
             ApiError::internal(format!("stored embeddings do not form a valid index: {e}"))
         })?;
@@ -64,7 +38,7 @@ impl LoadedIndex {
             model_id,
             set,
             index,
-            signature,
+            revision,
             map: OnceLock::new(),
         })
     }
@@ -94,6 +68,8 @@ impl LoadedIndex {
 struct Inner {
     store: Mutex<Box<dyn CatalogStore>>,
     index: RwLock<Option<Arc<LoadedIndex>>>,
+    /// The revision the last load saw (also when it found no model to load).
+    loaded_revision: Mutex<u64>,
     /// A model id to serve; `None` = the catalog's only model, or the one with most tracks.
     pinned_model: Option<String>,
     /// Serialises reloads so that two of them never build the index at once.
@@ -110,11 +86,12 @@ impl AppState {
     /// Opens the state over `store` and loads the index of `model` (see [`choose_model`]).
     /// A catalog without any embedded model is fine: the index is then empty until a reload.
     pub fn new(store: Box<dyn CatalogStore>, model: Option<String>) -> Result<Self, ApiError> {
-        let loaded = load(store.as_ref(), model.as_deref())?;
+        let (revision, loaded) = load(store.as_ref(), model.as_deref())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 index: RwLock::new(loaded.map(Arc::new)),
+                loaded_revision: Mutex::new(revision),
                 pinned_model: model,
                 reload_lock: tokio::sync::Mutex::new(()),
             }),
@@ -164,30 +141,38 @@ impl AppState {
     pub async fn reload(&self) -> Result<Option<Arc<LoadedIndex>>, ApiError> {
         let _one_at_a_time = self.inner.reload_lock.lock().await;
         let pinned = self.inner.pinned_model.clone();
-        let loaded = self
+        let (revision, loaded) = self
             .with_store(move |store| load(store, pinned.as_deref()))
-            .await?
-            .map(Arc::new);
+            .await?;
+        let loaded = loaded.map(Arc::new);
         *self
             .inner
             .index
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = loaded.clone();
+        *self
+            .inner
+            .loaded_revision
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = revision;
         Ok(loaded)
     }
 
-    /// Reloads when the catalog's counts differ from those the index was loaded with; returns
-    /// whether it reloaded.
+    /// The catalog revision the index in use was loaded at (or the last load found no model).
+    pub fn loaded_revision(&self) -> u64 {
+        *self
+            .inner
+            .loaded_revision
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reloads when the catalog's change revision differs from the one the index was loaded
+    /// at (any committed change to tracks or embeddings since); returns whether it reloaded.
+    /// The check itself is one row read, on SQLite and PostgreSQL alike.
     pub async fn reload_if_changed(&self) -> Result<bool, ApiError> {
-        let now = self
-            .with_store(|store| CatalogSignature::read(store))
-            .await?;
-        let loaded = self.index().map(|i| i.signature.clone());
-        if loaded.as_ref() == Some(&now) {
-            return Ok(false);
-        }
-        // No index and still no model: nothing to load.
-        if loaded.is_none() && now.models.is_empty() {
+        let now = self.with_store(|store| Ok(store.revision()?)).await?;
+        if now == self.loaded_revision() {
             return Ok(false);
         }
         self.reload().await?;
@@ -227,12 +212,17 @@ pub fn choose_model(
     }
 }
 
-fn load(store: &dyn CatalogStore, pinned: Option<&str>) -> Result<Option<LoadedIndex>, ApiError> {
-    let signature = CatalogSignature::read(store)?;
+/// The revision read first (a change committed during the load then shows at the next check
+/// instead of being missed), and the index of the chosen model, if any.
+fn load(
+    store: &dyn CatalogStore,
+    pinned: Option<&str>,
+) -> Result<(u64, Option<LoadedIndex>), ApiError> {
+    let revision = store.revision()?;
     let Some(model_id) = choose_model(store, pinned)? else {
-        return Ok(None);
+        return Ok((revision, None));
     };
     let set = store.load_embeddings(&model_id)?;
-    tracing::info!(model = %model_id, tracks = set.len(), "index loaded");
-    LoadedIndex::new(model_id, set, signature).map(Some)
+    tracing::info!(model = %model_id, tracks = set.len(), revision, "index loaded");
+    Ok((revision, Some(LoadedIndex::new(model_id, set, revision)?)))
 }

@@ -1,8 +1,15 @@
 //! The web page in a real browser: headless Chromium driven through chromedriver (WebDriver, with
 //! the `fantoccini` client) against the server started in-process on a free port over a catalog
 //! of real clips. It searches, picks seeds, recommends with both methods, plays a track until the
-//! `<audio>` element reaches `canplay`, dislikes a recommendation and sees the list change, and
-//! hovers and clicks the map. Screenshots go to `$CARGO_TARGET_TMPDIR/screenshots/`.
+//! `<audio>` element reaches `canplay`, dislikes a recommendation and sees the list change, likes
+//! one and sees the next list move towards it, hovers and clicks the map, and then takes part in
+//! a blind listening experiment as a participant (study, name, seeds, the shuffled list, play,
+//! like/dislike every item, "thank you", resume after a reload), checking in the catalog that
+//! every answer was recorded.
+//!
+//! Screenshots go to `$MUSICREC_ARTIFACTS_DIR/screenshots/` when that is set, else to
+//! `test-artifacts/screenshots/` in the Cargo target folder (beside `$CARGO_TARGET_TMPDIR`); the
+//! test prints the folder.
 //!
 //! WebDriver rather than raw CDP: chromedriver is the driver Debian packages with chromium
 //! (`chromium-driver`), the test talks the W3C protocol any browser speaks, and fantoccini
@@ -16,6 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, SqliteStore, TrackId};
 use musicrec_server::Access;
 use serde_json::{Value, json};
 
@@ -130,6 +138,56 @@ async fn ids(client: &Client, list: &str) -> Vec<i64> {
     serde_json::from_value(value).unwrap()
 }
 
+/// Where screenshots are kept: `$MUSICREC_ARTIFACTS_DIR/screenshots`, else
+/// `<cargo target dir>/test-artifacts/screenshots` (`$CARGO_TARGET_TMPDIR` is `<target>/tmp`).
+fn screenshot_dir() -> PathBuf {
+    match std::env::var_os("MUSICREC_ARTIFACTS_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("screenshots"),
+        _ => {
+            let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+            tmp.parent()
+                .unwrap_or(tmp)
+                .join("test-artifacts/screenshots")
+        }
+    }
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn search_for(client: &Client, text: &str, expected: usize) {
+    let input = client.find(Locator::Css("#search")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+    click(client, "#search-form button").await;
+    wait_for(
+        client,
+        &format!("{text} results"),
+        &format!(
+            "document.querySelectorAll('#results li[data-id]').length === {expected} && [...document.querySelectorAll('#results .title')].every(e => e.textContent.includes({}))",
+            json!(text)
+        ),
+    )
+    .await;
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
 async fn screenshot(client: &Client, dir: &Path, name: &str) {
     let png = client.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
@@ -143,10 +201,17 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     if !browser_available() {
         return;
     }
-    let shots: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let shots = screenshot_dir();
     std::fs::create_dir_all(&shots).unwrap();
+    eprintln!("screenshots go to {}", shots.display());
 
     let lib = common::Library::new(&gtzan, 3);
+    // A study for the participant, and a simulated one the page must not offer.
+    let study = {
+        let mut store = SqliteStore::open(&lib.db).unwrap();
+        common::new_study(&mut store, "virtual", true);
+        common::new_study(&mut store, "blind-test", false)
+    };
     let app = musicrec_server::app(lib.state(), Access::open());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -297,6 +362,50 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     .await;
     screenshot(&client, &shots, "4-after-dislike").await;
 
+    // Like the last recommendation: it leaves the list, and the next list moves towards it (its
+    // tracks are, on average, more similar to the liked one than those of the list before).
+    let before_like = ids(&client, "recs-similarity").await;
+    let liked = *before_like.last().unwrap();
+    click(
+        &client,
+        &format!("#recs-similarity li[data-id=\"{liked}\"] .like"),
+    )
+    .await;
+    wait_for(&client, "list after the like", &format!("document.getElementById('message').textContent.includes('1 likes and 1 dislikes') && document.querySelectorAll('#recs-similarity li[data-id]').length === 8 && !document.querySelector('#recs-similarity li[data-id=\"{liked}\"]')")).await;
+    let after_like = ids(&client, "recs-similarity").await;
+    assert_ne!(before_like, after_like);
+    assert!(!after_like.contains(&gone), "{after_like:?}");
+    let set = SqliteStore::open(&lib.db)
+        .unwrap()
+        .load_embeddings(common::MODEL)
+        .unwrap();
+    let embedding = |id: i64| set.embedding(set.row_of(TrackId(id)).unwrap());
+    let closeness = |list: &[i64]| {
+        let others: Vec<i64> = list.iter().copied().filter(|&t| t != liked).collect();
+        others
+            .iter()
+            .map(|&t| cosine(embedding(t), embedding(liked)))
+            .sum::<f64>()
+            / others.len() as f64
+    };
+    let (was, now) = (closeness(&before_like), closeness(&after_like));
+    eprintln!("mean cosine to the liked track {liked}: {was:.6} before, {now:.6} after");
+    assert!(
+        now > was,
+        "after liking {liked} the list is not closer to it: {was} -> {now} ({before_like:?} -> {after_like:?})"
+    );
+    let liked_button_on = client
+        .execute(
+            &format!(
+                "return document.querySelectorAll('.recs li[data-id=\"{liked}\"] .like.on').length;"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(liked_button_on, json!(0), "the liked track is still listed");
+    screenshot(&client, &shots, "5-after-like").await;
+
     // The map: 30 points in 10 genres; hovering a point shows its track, clicking plays it.
     wait_for(
         &client,
@@ -333,7 +442,187 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
         ),
     )
     .await;
-    screenshot(&client, &shots, "5-map").await;
+    screenshot(&client, &shots, "6-map").await;
+
+    // ---- the blind listening experiment, as a participant ----
+    click(&client, "#mode-experiment").await;
+    wait_for(
+        &client,
+        "the study list (without the simulated study)",
+        "document.querySelectorAll('#exp-study option').length === 1 && document.getElementById('exp-study').selectedOptions[0].textContent === 'blind-test'",
+    )
+    .await;
+    wait_for(
+        &client,
+        "recommendations and map out of sight",
+        "document.querySelector('.seeds-panel').hidden && document.querySelector('.map-panel').hidden && !document.getElementById('experiment-panel').hidden",
+    )
+    .await;
+    client
+        .find(Locator::Css("#exp-participant"))
+        .await
+        .unwrap()
+        .send_keys("p01")
+        .await
+        .unwrap();
+    search_for(&client, "jazz", 3).await;
+    for n in 1..=2 {
+        click(&client, "#results .add-seed:not([disabled])").await;
+        wait_for(
+            &client,
+            "participant seed",
+            &format!("document.querySelectorAll('#exp-seeds li[data-id]').length === {n}"),
+        )
+        .await;
+    }
+    let exp_seeds = ids(&client, "exp-seeds").await;
+    // The recommender's own seeds are untouched.
+    assert_eq!(ids(&client, "seeds").await, seeds);
+    screenshot(&client, &shots, "7-experiment-setup").await;
+    wait_for(
+        &client,
+        "start enabled",
+        "!document.getElementById('exp-start').disabled",
+    )
+    .await;
+    click(&client, "#exp-start").await;
+    wait_for(
+        &client,
+        "the participant's list",
+        "document.querySelectorAll('#exp-items li[data-id]').length > 0 && document.querySelector('.library').hidden",
+    )
+    .await;
+    let items = ids(&client, "exp-items").await;
+    let store = SqliteStore::open(&lib.db).unwrap();
+    let stored = store.session_of(study.id, "p01").unwrap().unwrap();
+    assert_eq!(
+        stored.seeds.iter().map(|t| t.0).collect::<Vec<_>>(),
+        exp_seeds
+    );
+    // Shown in the stored (shuffled) order, decoys among them, and nothing on the page that
+    // tells an item's origin.
+    assert_eq!(
+        stored.items.iter().map(|i| i.track.0).collect::<Vec<_>>(),
+        items
+    );
+    assert!(stored.items.iter().any(|i| i.is_decoy()));
+    let leaks = client
+        .execute(
+            r#"const panel = document.getElementById('experiment-panel');
+               const text = panel.textContent.toLowerCase();
+               return [panel.querySelectorAll('.genre, .score').length,
+                       ['decoy', 'similarity', 'origin', 'method'].filter(w => text.includes(w))];"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(leaks, json!([0, []]));
+    screenshot(&client, &shots, "8-experiment-list").await;
+
+    // Play the first item, then like every other item and dislike the rest.
+    client
+        .execute("window.__canplay = false;", vec![])
+        .await
+        .unwrap();
+    click(&client, "#exp-items li .play").await;
+    wait_for(
+        &client,
+        "experiment item canplay",
+        "window.__canplay === true",
+    )
+    .await;
+    let src = client
+        .execute(
+            "return document.getElementById('player').currentSrc;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        src.as_str()
+            .unwrap()
+            .ends_with(&format!("/api/tracks/{}/audio", items[0])),
+        "{src}"
+    );
+    let n = items.len();
+    for (i, id) in items.iter().enumerate() {
+        let thanks_hidden = client
+            .execute(
+                "return document.getElementById('exp-thanks').hidden;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(thanks_hidden, json!(true), "thank-you before item {i}");
+        let button = if i % 2 == 0 { "like" } else { "dislike" };
+        click(
+            &client,
+            &format!("#exp-items li[data-id=\"{id}\"] .{button}"),
+        )
+        .await;
+        wait_for(
+            &client,
+            "progress",
+            &format!(
+                "document.getElementById('exp-progress').textContent.startsWith('{} of {n} songs rated') && document.querySelector('#exp-items li[data-id=\"{id}\"] .{button}.on')",
+                i + 1
+            ),
+        )
+        .await;
+    }
+    wait_for(
+        &client,
+        "thank you",
+        "!document.getElementById('exp-thanks').hidden && document.getElementById('exp-thanks').textContent.includes('Thank you')",
+    )
+    .await;
+    screenshot(&client, &shots, "9-experiment-thanks").await;
+
+    // The catalog holds one answer per item, as clicked.
+    let recorded: Vec<(i64, u32, Rating)> = store
+        .responses(study.id)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.session == stored.id)
+        .map(|r| (r.track.0, r.round, r.rating))
+        .collect();
+    let mut expected: Vec<(i64, u32, Rating)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            (
+                t,
+                1,
+                if i % 2 == 0 {
+                    Rating::Like
+                } else {
+                    Rating::Dislike
+                },
+            )
+        })
+        .collect();
+    expected.sort_unstable_by_key(|r| r.0);
+    assert_eq!(recorded, expected);
+
+    // A reload resumes the session where it was.
+    client.refresh().await.unwrap();
+    wait_for(
+        &client,
+        "page again",
+        "document.getElementById('stats').textContent.includes('30 tracks')",
+    )
+    .await;
+    click(&client, "#mode-experiment").await;
+    wait_for(
+        &client,
+        "resumed session",
+        &format!(
+            "document.querySelectorAll('#exp-items li[data-id]').length === {n} && document.querySelectorAll('#exp-items .like.on').length === {} && !document.getElementById('exp-thanks').hidden",
+            n.div_ceil(2)
+        ),
+    )
+    .await;
+    assert_eq!(ids(&client, "exp-items").await, items);
 
     client.close().await.unwrap();
     eprintln!("screenshots in {}", shots.display());

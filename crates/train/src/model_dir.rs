@@ -106,7 +106,7 @@ impl ModelDirConfig {
     /// Parses and checks the text of a `config.json` (ours, of this format version); `dir`
     /// names the model in messages.
     pub fn parse(text: &str, dir: &Path) -> Result<Self> {
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             TrainError::model_dir(dir, format!("{CONFIG_FILE} is not valid JSON: {e}"))
         })?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {

@@ -98,12 +98,15 @@ fn batches<'a>(windows: &'a [LogMel], device: &'a Device) -> impl Iterator<Item 
     })
 }
 
+/// One row per window.
+type WindowRows = Vec<Vec<f32>>;
+
 /// Embeddings and probabilities of every window in `windows`, one forward pass per batch.
 pub(crate) fn run_windows_both(
     model: &GenreModel,
     device: &Device,
     windows: &[LogMel],
-) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+) -> Result<(WindowRows, WindowRows)> {
     let mut embeddings = Vec::with_capacity(windows.len());
     let mut probabilities = Vec::with_capacity(windows.len());
     for x in batches(windows, device) {

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use indicatif::ProgressBar;
-use musicrec_catalog::{ScanOptions, SqliteStore, scan};
+use musicrec_catalog::{ExperimentStore, NewStudy, ScanOptions, SqliteStore, Study, scan};
 use musicrec_server::{Access, AppState};
 use tower::ServiceExt;
 
@@ -146,4 +146,17 @@ pub async fn first_id(app: &Router, q: &str) -> i64 {
     let (status, page) = get_json(app, &format!("/api/tracks?q={q}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     page["items"][0]["id"].as_i64().unwrap()
+}
+
+/// A study comparing both methods, 3 recommendations each and 2 decoys per session.
+pub fn new_study(store: &mut SqliteStore, name: &str, simulated: bool) -> Study {
+    store
+        .create_study(&NewStudy {
+            name: name.to_owned(),
+            methods: vec!["similarity".to_owned(), "genre".to_owned()],
+            k: 3,
+            decoys: 2,
+            simulated,
+        })
+        .unwrap()
 }
