@@ -10,6 +10,18 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 music=${1:-$repo/../shared/data/gtzan-mini}
 shift $(( $# > 0 ? 1 : 0 ))
 
+# The Opus decoder builds libopus from source with cmake; everything else is Rust.
+if ! command -v cmake >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing cmake (Debian package; needed to build the Opus decoder)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cmake >/dev/null
+  else
+    echo "musicrec needs cmake to build (for libopus): install it (e.g. sudo apt-get install cmake) and rerun" >&2
+    exit 1
+  fi
+fi
+
 echo "== installing musicrec (release build; the first one takes several minutes)"
 # The workspace's own target folder, so a later `cargo build --release` reuses this build.
 target_dir=$(cargo metadata --format-version 1 --no-deps --manifest-path "$repo/Cargo.toml" |
