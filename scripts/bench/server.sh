@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Load benchmark of POST /api/recommend (issue 9): builds a catalog of N synthetic embeddings
-# (default 100 000, dim 32, 10 genres), starts the release server on a free local port and drives
+# (default 100 000, dim 88 like the built-in model's embedding, 10 genres), starts the release server on a free local port and drives
 # it with wrk (Debian package `wrk`) for DURATION seconds with CONNECTIONS connections, then prints
 # requests/s and latency percentiles. Server and load generator share this machine's cores.
 #
-#   scripts/bench/server.sh [N] [DURATION] [CONNECTIONS] [WRK_THREADS]
+#   scripts/bench/server.sh [N] [DURATION] [CONNECTIONS] [WRK_THREADS] [DIM]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-100000}
 DURATION=${2:-20}
 CONNECTIONS=${3:-16}
 THREADS=${4:-1}
+DIM=${5:-88}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 
 cargo build --release -p musicrec-server --example bench_catalog --example serve
@@ -23,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-INFO=$("$BIN/bench_catalog" "$WORK/bench.db" "$N")
+INFO=$("$BIN/bench_catalog" "$WORK/bench.db" "$N" "$DIM")
 echo "catalog: $INFO"
 FIRST=$(echo "$INFO" | sed -E 's/.*ids ([0-9]+)\.\.=([0-9]+).*/\1/')
 LAST=$(echo "$INFO" | sed -E 's/.*ids ([0-9]+)\.\.=([0-9]+).*/\2/')

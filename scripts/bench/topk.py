@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Top-5 recommendation time for 5 seeds: musicrec-recommend vs NumPy brute force, same data.
 
-    python3 scripts/bench/topk.py [--sizes 10000 100000 1000000] [--dims 68 128] [--queries 30]
+    python3 scripts/bench/topk.py [--sizes 10000 100000 1000000] [--dims 88 128] [--queries 30]
 
 For each (size, dim) it writes a clustered random matrix (256 Gaussian clusters, seeded) and query
 seed sets (5 tracks of one cluster) to a temporary folder, times NumPy, runs
@@ -54,7 +54,7 @@ def numpy_topk(xn, seeds, k=5):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--dims", type=int, nargs="+", default=[68, 128])
+    ap.add_argument("--dims", type=int, nargs="+", default=[88, 128])
     ap.add_argument("--queries", type=int, default=30)
     args = ap.parse_args()
 

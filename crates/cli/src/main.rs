@@ -10,7 +10,7 @@ mod store;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-/// Content-based music recommender: audio -> log-mel -> CRNN embeddings -> similar songs.
+/// Content-based music recommender: audio -> log-mel -> CNN/CRNN embeddings -> similar songs.
 #[derive(Parser, Debug)]
 #[command(name = "musicrec", version, about, long_about = None, propagate_version = true)]
 struct Cli {

@@ -2,18 +2,22 @@
 //! POST), so that Subsonic clients and servers can ask musicrec for sonically similar songs:
 //!
 //! * `ping`, `getOpenSubsonicExtensions` (the latter needs no authentication, as the spec says);
-//! * `getSimilarSongs`, `getSimilarSongs2` (`id` = a catalog track id, `count` default 50, at most
-//!   500): method 1 (cosine similarity of the embeddings), answered in `similarSongs{,2}.song`;
+//! * `getSimilarSongs`, `getSimilarSongs2` (`id` = an artist id as the spec has it, i.e. the
+//!   `artistId` of a song musicrec returned, whose songs (up to five) are the seeds; or a song id,
+//!   which many clients send for an "instant mix"; `count` default 50, at most 500): method 1
+//!   (cosine similarity of the embeddings), answered in `similarSongs{,2}.song`;
 //! * `getSonicSimilarTracks` (`id`, `count` default 10) and `findSonicPath` (`startSongId`,
-//!   `endSongId`, `count` default 25) of the `sonicSimilarity` extension, answered as a
-//!   `sonicMatch` array of `{entry, similarity}` with similarity = (1 + cosine) / 2 in [0, 1].
+//!   `endSongId`, `count` default 25) of the `sonicSimilarity` extension, answered in
+//!   `sonicSimilarTracksResult` / `findSonicPathResult` as a `sonicMatch` array: `Child` fields
+//!   plus `distance`, the normalized cosine distance (1 - cosine) / 2 in [0, 1] from the query
+//!   song (0 = identical), as the OpenSubsonic documentation defines it.
 //!
 //! Every answer is a `subsonic-response` envelope with `status`, `version`, `type`,
 //! `serverVersion` and `openSubsonic: true`, in JSON (`f=json`) or XML (default). Errors are
 //! envelopes with `status: failed` and `error {code, message}` (HTTP 200, as Subsonic clients
 //! expect; 404 for an unknown call). Songs are `Child` objects: `id`, `isDir`, `title`, `album`,
-//! `artist`, `genre` (the model's top genre), `duration`, `size`, `suffix`, `contentType`,
-//! `path` (file name only), `type: music`, `isVideo`.
+//! `artist`, `artistId`, `genre` (the model's top genre), `duration`, `size`, `suffix`,
+//! `contentType`, `path` (file name only), `type: music`, `isVideo`.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -313,6 +317,56 @@ fn require_embedded(index: &LoadedIndex, id: i64) -> Result<(), Failure> {
         .ok_or_else(|| fail(code::NOT_FOUND, format!("song {id} not found")))
 }
 
+/// The folded form of an artist name that artist ids encode.
+fn artist_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// `artistId` of an artist: `ar-` and the hex of its folded name. musicrec keeps no artist
+/// table, so the id is the name itself, reversibly: any client that saw it can send it back.
+fn artist_id(name: &str) -> String {
+    format!("ar-{}", hex::encode(artist_key(name)))
+}
+
+/// The folded artist name an `ar-` id stands for.
+fn artist_key_of_id(id: &str) -> Option<String> {
+    let bytes = hex::decode(id.strip_prefix("ar-")?).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Most seed songs an artist id expands to.
+const ARTIST_SEEDS: usize = 5;
+
+/// Seeds of `getSimilarSongs{,2}`: the songs (up to [`ARTIST_SEEDS`], lowest ids first) of an
+/// artist id, or one embedded song id.
+fn similar_seeds(params: &Params, index: &LoadedIndex) -> Result<Vec<i64>, Failure> {
+    let text = params.get("id").ok_or_else(|| {
+        fail(
+            code::MISSING_PARAMETER,
+            "required parameter id is missing".to_string(),
+        )
+    })?;
+    if text.trim().starts_with("ar-") {
+        let key = artist_key_of_id(text.trim())
+            .ok_or_else(|| fail(code::NOT_FOUND, format!("artist {text} not found")))?;
+        let seeds: Vec<i64> = index
+            .set
+            .tracks
+            .iter()
+            .filter(|t| t.artist.as_deref().is_some_and(|a| artist_key(a) == key))
+            .take(ARTIST_SEEDS)
+            .map(|t| t.id.0)
+            .collect();
+        if seeds.is_empty() {
+            return Err(fail(code::NOT_FOUND, format!("artist {text} not found")));
+        }
+        return Ok(seeds);
+    }
+    let id = track_id(params, "id")?;
+    require_embedded(index, id)?;
+    Ok(vec![id])
+}
+
 /// `Child` objects for these track ids, in order, with genres from the index.
 async fn children(
     app: &AppState,
@@ -352,6 +406,7 @@ fn child(track: &Track, index: &LoadedIndex) -> Map<String, Value> {
     }
     if let Some(artist) = &track.tags.artist {
         m.insert("artist".into(), json!(artist));
+        m.insert("artistId".into(), json!(artist_id(artist)));
     }
     if let Some((genre, _)) = index.row_of(track.id).and_then(|r| index.top_genre(r)) {
         m.insert("genre".into(), json!(genre));
@@ -388,18 +443,14 @@ async fn similar_songs(
     params: &Params,
     key: &str,
 ) -> Result<Map<String, Value>, Failure> {
-    let id = track_id(params, "id")?;
     let count = count(params, 50)?;
     let index = require_index(app)?;
-    require_embedded(&index, id)?;
+    let seeds = similar_seeds(params, &index)?;
     let work = index.clone();
-    let found = on_rayon(move || {
-        work.index
-            .recommend(&RecommendRequest::new(vec![id], count))
-    })
-    .await
-    .map_err(|e| fail(code::GENERIC, e.message))?
-    .map_err(|e| fail(code::GENERIC, e.to_string()))?;
+    let found = on_rayon(move || work.index.recommend(&RecommendRequest::new(seeds, count)))
+        .await
+        .map_err(|e| fail(code::GENERIC, e.message))?
+        .map_err(|e| fail(code::GENERIC, e.to_string()))?;
     let ids = found.tracks.iter().map(|h| h.id).collect();
     let songs = children(app, &index, ids).await?;
     let mut m = Map::new();
@@ -407,22 +458,29 @@ async fn similar_songs(
     Ok(m)
 }
 
-/// (1 + cosine) / 2: 1 for the same direction, 0 for the opposite one.
-fn similarity(cosine: f32) -> f64 {
-    f64::from(((1.0 + cosine) / 2.0).clamp(0.0, 1.0))
+/// The normalized cosine distance (1 - cosine) / 2: 0 for the same direction, 1 for the
+/// opposite one.
+fn distance(cosine: f32) -> f64 {
+    f64::from(((1.0 - cosine) / 2.0).clamp(0.0, 1.0))
 }
 
-fn sonic_matches(songs: Vec<Map<String, Value>>, scores: &[(i64, f64)]) -> Map<String, Value> {
+/// `{key: {sonicMatch: [Child + distance]}}`, in the order of `songs`.
+fn sonic_matches(
+    key: &str,
+    songs: Vec<Map<String, Value>>,
+    distances: &[(i64, f64)],
+) -> Map<String, Value> {
     let matches: Vec<Value> = songs
         .into_iter()
-        .filter_map(|entry| {
+        .filter_map(|mut entry| {
             let id: i64 = entry.get("id")?.as_str()?.parse().ok()?;
-            let score = scores.iter().find(|(i, _)| *i == id)?.1;
-            Some(json!({ "entry": entry, "similarity": score }))
+            let d = distances.iter().find(|(i, _)| *i == id)?.1;
+            entry.insert("distance".into(), json!(d));
+            Some(Value::Object(entry))
         })
         .collect();
     let mut m = Map::new();
-    m.insert("sonicMatch".into(), Value::Array(matches));
+    m.insert(key.into(), json!({ "sonicMatch": matches }));
     m
 }
 
@@ -442,10 +500,10 @@ async fn sonic_similar(app: &AppState, params: &Params) -> Result<Map<String, Va
     let scores: Vec<(i64, f64)> = found
         .tracks
         .iter()
-        .map(|h| (h.id, similarity(h.score)))
+        .map(|h| (h.id, distance(h.score)))
         .collect();
     let songs = children(app, &index, scores.iter().map(|s| s.0).collect()).await?;
-    Ok(sonic_matches(songs, &scores))
+    Ok(sonic_matches("sonicSimilarTracksResult", songs, &scores))
 }
 
 /// A path from the start song to the end song: the start, then for evenly spaced points on the
@@ -500,7 +558,7 @@ async fn sonic_path(app: &AppState, params: &Params) -> Result<Map<String, Value
                     .embedding(id)
                     .map(|v| Metric::Cosine.similarity(&a, v))
                     .unwrap_or(0.0);
-                (id, similarity(cosine))
+                (id, distance(cosine))
             })
             .collect())
     })
@@ -508,5 +566,5 @@ async fn sonic_path(app: &AppState, params: &Params) -> Result<Map<String, Value
     .map_err(|e| fail(code::GENERIC, e.message))?
     .map_err(|e| fail(code::GENERIC, e))?;
     let songs = children(app, &index, path.iter().map(|s| s.0).collect()).await?;
-    Ok(sonic_matches(songs, &path))
+    Ok(sonic_matches("findSonicPathResult", songs, &path))
 }

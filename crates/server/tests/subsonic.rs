@@ -6,6 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{Library, first_id, get_json, gtzan_mini, send};
+use musicrec_catalog::{CatalogStore, FileFacts, ScanUpdate, SqliteStore, TrackTags};
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
@@ -185,26 +186,51 @@ async fn sonic_similarity_extension_and_errors() {
         &format!("/rest/getSonicSimilarTracks?f=json&id={start}"),
     )
     .await;
-    let matches = envelope(&out)["sonicMatch"].as_array().unwrap();
+    let matches = envelope(&out)["sonicSimilarTracksResult"]["sonicMatch"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(matches.len(), 10, "default count 10");
-    let sims: Vec<f64> = matches
+    let distances: Vec<f64> = matches
         .iter()
-        .map(|m| m["similarity"].as_f64().unwrap())
+        .map(|m| m["distance"].as_f64().unwrap())
         .collect();
-    assert!(sims.windows(2).all(|w| w[0] >= w[1]), "{sims:?}");
-    assert!(sims.iter().all(|s| (0.0..=1.0).contains(s)));
-    assert!(matches.iter().all(|m| m["entry"]["id"].is_string()));
+    // Ordered by distance, nearest first, normalized to [0, 1].
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    assert!(distances.iter().all(|d| (0.0..=1.0).contains(d)));
+    // A sonicMatch is a Child with a distance.
+    for m in matches {
+        assert!(m["id"].is_string() && m["title"].is_string(), "{m}");
+        assert_eq!(m["isDir"], false);
+        assert_ne!(m["id"], start.to_string());
+    }
+    // The same songs as getSimilarSongs2, in the same order.
+    let (_, similar) = get_json(
+        &app,
+        &format!("/rest/getSimilarSongs2?f=json&id={start}&count=10"),
+    )
+    .await;
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(&matches.clone().into()),
+        ids(&similar["subsonic-response"]["similarSongs2"]["song"])
+    );
 
     let (_, out) = get_json(
         &app,
         &format!("/rest/findSonicPath?f=json&startSongId={start}&endSongId={end}&count=6"),
     )
     .await;
-    let path: Vec<String> = envelope(&out)["sonicMatch"]
+    let path: Vec<String> = envelope(&out)["findSonicPathResult"]["sonicMatch"]
         .as_array()
         .unwrap_or_else(|| panic!("{out}"))
         .iter()
-        .map(|m| m["entry"]["id"].as_str().unwrap().to_string())
+        .map(|m| m["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(path.len(), 6);
     assert_eq!(path.first().unwrap(), &start.to_string());
@@ -213,7 +239,10 @@ async fn sonic_similarity_extension_and_errors() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 6, "no song twice: {path:?}");
-    assert_eq!(out["subsonic-response"]["sonicMatch"][0]["similarity"], 1.0);
+    // Distances are from the start song: 0 for itself.
+    let steps = &out["subsonic-response"]["findSonicPathResult"]["sonicMatch"];
+    assert_eq!(steps[0]["distance"], 0.0);
+    assert!(steps[5]["distance"].as_f64().unwrap() > 0.0);
 
     // Errors: envelope with status failed and a Subsonic code, HTTP 200.
     for (query, code) in [
@@ -248,4 +277,131 @@ async fn sonic_similarity_extension_and_errors() {
             .1
             .contains(&("code".to_string(), "10".to_string()))
     );
+}
+
+/// `getSimilarSongs2`'s `id` is an artist id in the spec: songs carry an `artistId`, and that id
+/// seeds the mix with the artist's songs, giving what POST /api/recommend gives for them.
+#[tokio::test]
+async fn an_artist_id_seeds_similar_songs_with_the_artists_songs() {
+    let Some(gtzan) = gtzan_mini() else { return };
+    let lib = Library::new(&gtzan, 2);
+    // Tag every clip with an artist named after its genre folder ("Jazz Band", ...).
+    {
+        let mut store = SqliteStore::open(&lib.db).unwrap();
+        let page = store.search("", 0, 100).unwrap();
+        assert_eq!(page.items.len(), 20);
+        let updates: Vec<ScanUpdate> = page
+            .items
+            .iter()
+            .map(|t| {
+                let genre = t
+                    .path
+                    .parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap();
+                ScanUpdate::Moved {
+                    track: t.id,
+                    path: t.path.clone(),
+                    file: FileFacts {
+                        content_hash: t.content_hash,
+                        size_bytes: t.size_bytes,
+                        mtime_ns: t.mtime_ns,
+                    },
+                    tags: TrackTags {
+                        artist: Some(format!("{} Band", genre.to_uppercase())),
+                        ..TrackTags::default()
+                    },
+                }
+            })
+            .collect();
+        store.apply_scan_updates(common::MODEL, &updates).unwrap();
+    }
+    let (_, app) = lib.app();
+    let jazz = first_id(&app, "jazz").await;
+    let (_, out) = get_json(
+        &app,
+        &format!("/rest/getSimilarSongs2?f=json&id={jazz}&count=3"),
+    )
+    .await;
+    let song = &out["subsonic-response"]["similarSongs2"]["song"][0];
+    assert!(
+        song["artistId"].as_str().unwrap().starts_with("ar-"),
+        "{song}"
+    );
+
+    // The artist id of the jazz songs, as a client would have it from any Child.
+    let (_, mine) = get_json(&app, "/api/tracks?q=jazz").await;
+    let jazz_ids: Vec<i64> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(jazz_ids.len(), 2);
+    let (_, any) = get_json(&app, "/rest/getSimilarSongs2?f=json&id=ar-&count=1").await;
+    assert_eq!(
+        envelope(&any)["error"]["code"],
+        70,
+        "an empty artist is unknown"
+    );
+    let (_, from_jazz_song) = get_json(
+        &app,
+        &format!("/rest/getSimilarSongs?f=json&id={}&count=19", jazz_ids[1]),
+    )
+    .await;
+    let jazz_artist_id = from_jazz_song["subsonic-response"]["similarSongs"]["song"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"].as_str().and_then(|v| v.parse::<i64>().ok()) == Some(jazz_ids[0]))
+        .map(|s| s["artistId"].as_str().unwrap().to_owned())
+        .unwrap();
+    // Case and spaces do not matter: the id is of the folded name.
+    assert_eq!(jazz_artist_id, format!("ar-{}", hex_of("jazz band")));
+
+    let (_, by_artist) = get_json(
+        &app,
+        &format!("/rest/getSimilarSongs2?f=json&id={jazz_artist_id}&count=5"),
+    )
+    .await;
+    let got: Vec<i64> = envelope(&by_artist)["similarSongs2"]["song"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{by_artist}"))
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(got.len(), 5);
+    assert!(
+        got.iter().all(|id| !jazz_ids.contains(id)),
+        "seeds never come back"
+    );
+    let (status, api) = common::post_json(
+        &app,
+        "/api/recommend",
+        &format!(
+            r#"{{"seeds":[{},{}],"k":5,"method":"similarity"}}"#,
+            jazz_ids[0], jazz_ids[1]
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{api}");
+    let expected: Vec<i64> = api["tracks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{api}"))
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, expected);
+
+    let unknown = format!("ar-{}", hex_of("nobody"));
+    let (_, out) = get_json(&app, &format!("/rest/getSimilarSongs2?f=json&id={unknown}")).await;
+    assert_eq!(envelope(&out)["status"], "failed");
+    assert_eq!(envelope(&out)["error"]["code"], 70);
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
 }
