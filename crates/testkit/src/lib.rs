@@ -1,0 +1,15 @@
+//! Test helpers shared by the stage crates' integration tests (`tests/*.rs`, and benchmarks):
+//! where the shared real music is ([`data`]), a real-audio [`TrackEmbedder`] that needs no
+//! model ([`embedder`]) and a private PostgreSQL server per test process ([`pg`]).
+//!
+//! This crate is only ever a `[dev-dependencies]` entry, never a normal dependency. It depends
+//! on musicrec-catalog (and so musicrec-audio), whose own integration tests use it too: that
+//! dev-dependency cycle is fine for `tests/*.rs`, which link the crate's normal library, but
+//! not for unit tests inside a crate's `src/`, which are a second copy of that crate (its types
+//! are not the ones this crate sees), so those must not use it.
+//!
+//! [`TrackEmbedder`]: musicrec_catalog::TrackEmbedder
+
+pub mod data;
+pub mod embedder;
+pub mod pg;
