@@ -13,15 +13,10 @@
 //! (env: `PG_BENCH_TRACKS`, `PG_BENCH_URL` to use an existing server's empty database instead
 //! of a private one, `PG_BENCH_SKIP_SCAN=1`).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::PgServer;
-use common::embedder::FrameStatsEmbedder;
 use indicatif::ProgressBar;
 use musicrec_catalog::scan::{FileJob, list_audio_files, process_file};
 use musicrec_catalog::{
@@ -31,6 +26,9 @@ use musicrec_catalog::{
 use musicrec_catalog_pg::{PostgresStore, WorkerOptions, run_worker};
 use musicrec_recommend::synthetic::{SyntheticCatalog, SyntheticSpec};
 use musicrec_recommend::{RecommendRequest, index_from_embedding_set};
+use musicrec_testkit::data::gtzan_mini;
+use musicrec_testkit::embedder::FrameStatsEmbedder;
+use musicrec_testkit::pg::PgServer;
 
 const WORKER_ENV: &str = "PG_BENCH_WORKER_URL";
 const DIM: usize = 32;
@@ -306,7 +304,7 @@ fn main() {
     let url = std::env::var("PG_BENCH_URL").unwrap_or_else(|_| server.new_database("bench"));
     catalog_bench(&url, n);
     if std::env::var("PG_BENCH_SKIP_SCAN").is_err()
-        && let Some(clips) = common::gtzan_mini()
+        && let Some(clips) = gtzan_mini()
     {
         scan_bench(&server, &clips);
     }

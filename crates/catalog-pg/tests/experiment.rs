@@ -4,17 +4,15 @@
 //! recorded lost (across a purge of missing tracks and a reconnect) — plus what only a shared
 //! database has to survive: many connections creating sessions of one study at once.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 
-use common::PgServer;
 use musicrec_catalog::{
     CatalogError, CatalogStore, DECOY_ORIGIN, FileFacts, ModelInfo, NewStudy, Rating, ScanUpdate,
     SessionId, SessionItem, TrackEmbedding, TrackId, TrackTags,
 };
 use musicrec_catalog_pg::PostgresStore;
+use musicrec_testkit::pg::PgServer;
 
 const MODEL: &str = "m";
 

@@ -2,27 +2,26 @@
 //! updates (real clips, the frame-statistics embedder) go into both stores, both are loaded and
 //! indexed with musicrec-recommend, and every track's top-5 agree (ids and scores).
 
-mod common;
-
 use std::time::Duration;
 
-use common::PgServer;
-use common::embedder::FrameStatsEmbedder;
 use musicrec_catalog::scan::{FileJob, process_file};
 use musicrec_catalog::{CatalogStore, SqliteStore, TrackEmbedder};
 use musicrec_catalog_pg::PostgresStore;
 use musicrec_recommend::{Method, RecommendRequest, index_from_embedding_set};
+use musicrec_testkit::data::{copy_clips, gtzan_mini};
+use musicrec_testkit::embedder::FrameStatsEmbedder;
+use musicrec_testkit::pg::PgServer;
 
 #[test]
 fn sqlite_and_postgres_recommend_identically() {
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let Some(server) = PgServer::shared() else {
         return;
     };
     let library = tempfile::tempdir().unwrap();
-    let clips = common::copy_clips(&gtzan, library.path(), 2);
+    let clips = copy_clips(&gtzan, library.path(), 0..2);
     let embedder = FrameStatsEmbedder::new("frame-stats", Duration::ZERO);
     let model = embedder.model_info();
     let updates: Vec<_> = clips

@@ -2,17 +2,15 @@
 //! tests (crates/catalog/tests/store.rs) on a private PostgreSQL server, plus refusing foreign
 //! databases, migrations, bulk import and the refresh version.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::PgServer;
 use musicrec_catalog::{
     CatalogError, CatalogStore, FileFacts, ModelInfo, Rating, ScanUpdate, TrackEmbedding, TrackId,
     TrackMatch, TrackTags,
 };
 use musicrec_catalog_pg::{PostgresStore, known_schema_version, redact_url};
+use musicrec_testkit::pg::PgServer;
 
 const MODEL: &str = "synthetic";
 const DIM: usize = 68;

@@ -6,15 +6,11 @@
 //! the same test function then runs one worker with the no-model frame-statistics embedder and
 //! prints each job it completed.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::PgServer;
-use common::embedder::FrameStatsEmbedder;
 use indicatif::ProgressBar;
 use musicrec_catalog::scan::FileJob;
 use musicrec_catalog::{
@@ -23,6 +19,9 @@ use musicrec_catalog::{
 use musicrec_catalog_pg::{
     Completion, PostgresStore, ScanQueue, WorkerOptions, enqueue, run_worker,
 };
+use musicrec_testkit::data::{copy_clips, gtzan_mini};
+use musicrec_testkit::embedder::{self, FrameStatsEmbedder};
+use musicrec_testkit::pg::PgServer;
 
 const WORKER_URL: &str = "MUSICREC_PG_TEST_WORKER";
 const WORKER_NAME: &str = "MUSICREC_PG_TEST_WORKER_NAME";
@@ -67,7 +66,7 @@ fn three_workers_one_killed_every_track_embedded_exactly_once() {
         run_as_worker(&url);
         return;
     }
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let Some(server) = PgServer::shared() else {
@@ -75,7 +74,7 @@ fn three_workers_one_killed_every_track_embedded_exactly_once() {
     };
     let url = server.new_database("workers");
     let library = tempfile::tempdir().unwrap();
-    let clips: BTreeSet<PathBuf> = common::copy_clips(&gtzan, library.path(), 3)
+    let clips: BTreeSet<PathBuf> = copy_clips(&gtzan, library.path(), 0..3)
         .into_iter()
         .collect();
     assert_eq!(clips.len(), 30);
@@ -280,8 +279,8 @@ fn update_for(path: &str) -> ScanUpdate {
         },
         tags: TrackTags::default(),
         output: TrackEmbedding {
-            embedding: vec![0.5; common::embedder::DIM],
-            genre_probs: vec![0.1; common::embedder::GENRES.len()],
+            embedding: vec![0.5; embedder::DIM],
+            genre_probs: vec![0.1; embedder::GENRES.len()],
             duration_secs: 1.0,
         },
     }

@@ -5,18 +5,15 @@
 //! cargo run --release -p musicrec-catalog --example catalog_bench -- <music dir> [jobs] [N...]
 //! ```
 
-#[path = "../tests/common/embedder.rs"]
-mod embedder;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use embedder::FrameStatsEmbedder;
 use indicatif::ProgressBar;
 use musicrec_catalog::{
     CatalogStore, FileFacts, ModelInfo, ScanOptions, ScanUpdate, SqliteStore, TrackEmbedding,
     TrackTags, scan,
 };
+use musicrec_testkit::embedder::FrameStatsEmbedder;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -2,19 +2,18 @@
 //! first scan, failures, incremental rescans (unchanged, touched, changed, moved, deleted,
 //! restored), tags and lookups, and a scan killed with SIGKILL and resumed.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::embedder::{DIM, FrameStatsEmbedder};
 use indicatif::ProgressBar;
 use musicrec_catalog::{
     CatalogError, CatalogStore, Rating, ScanOptions, ScanReport, SqliteStore, TrackEmbedder,
     TrackMatch, scan,
 };
+use musicrec_testkit::data::{copy_clips, gtzan_mini};
+use musicrec_testkit::embedder::{DIM, FrameStatsEmbedder};
 
 const MODEL: &str = "frame-stats-v1";
 
@@ -58,12 +57,12 @@ fn snapshot(store: &SqliteStore) -> Snapshot {
 
 #[test]
 fn first_scan_embeds_every_clip_records_failures_and_rescan_decodes_nothing() {
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
-    let clips = common::copy_clips(&gtzan, &lib, 2);
+    let clips = copy_clips(&gtzan, &lib, 0..2);
     // A WAV cut in the middle of its data, a text file named .mp3, and a non-audio file.
     let wav = std::fs::read(&clips[0]).unwrap();
     std::fs::write(lib.join("truncated.wav"), &wav[..wav.len() / 3]).unwrap();
@@ -174,12 +173,12 @@ fn first_scan_embeds_every_clip_records_failures_and_rescan_decodes_nothing() {
 
 #[test]
 fn rescan_handles_touched_changed_moved_deleted_and_restored_files() {
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
-    let clips = common::copy_clips(&gtzan, &lib, 2);
+    let clips = copy_clips(&gtzan, &lib, 0..2);
     let mut store = SqliteStore::open(dir.path().join("catalog.db")).unwrap();
     let embedder = FrameStatsEmbedder::new(MODEL, Duration::ZERO);
     assert_eq!(run_scan(&mut store, &lib, &embedder).added, 20);
@@ -285,12 +284,12 @@ fn rescan_handles_touched_changed_moved_deleted_and_restored_files() {
 
 #[test]
 fn a_missing_root_is_an_error_and_prunes_nothing() {
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
-    common::copy_clips(&gtzan, &lib, 1);
+    copy_clips(&gtzan, &lib, 0..1);
     let mut store = SqliteStore::open_in_memory().unwrap();
     let embedder = FrameStatsEmbedder::new(MODEL, Duration::ZERO);
     run_scan(&mut store, &lib, &embedder);
@@ -309,12 +308,12 @@ fn a_missing_root_is_an_error_and_prunes_nothing() {
 
 #[test]
 fn a_second_model_embeds_known_tracks_and_a_mismatched_model_is_refused() {
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
-    common::copy_clips(&gtzan, &lib, 1);
+    copy_clips(&gtzan, &lib, 0..1);
     let mut store = SqliteStore::open_in_memory().unwrap();
     run_scan(
         &mut store,
@@ -341,7 +340,7 @@ fn tags_are_read_and_tracks_found_by_artist_and_title() {
     use lofty::config::WriteOptions;
     use lofty::tag::{Accessor, Tag, TagExt, TagType};
 
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -447,12 +446,12 @@ fn embedded_count(db: &Path) -> u64 {
 #[cfg(unix)]
 #[test]
 fn sigkill_mid_scan_then_rerun_matches_an_uninterrupted_scan() {
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
-    common::copy_clips(&gtzan, &lib, 4);
+    copy_clips(&gtzan, &lib, 0..4);
     std::fs::write(lib.join("broken.mp3"), b"ID3 but nothing else").unwrap();
     let total = 40;
 

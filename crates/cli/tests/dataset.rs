@@ -6,26 +6,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use musicrec_datasets::{Manifest, Split};
+use musicrec_testkit::data::shared_data;
 
 const BIN: &str = env!("CARGO_BIN_EXE_musicrec");
-
-/// `../shared/data` (or `$MUSICREC_SHARED_DATA`); missing: panic under CI, else skip with a message.
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("gtzan-mini").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "shared test data not found at {}; required under CI",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
-}
 
 fn musicrec(args: &[&str]) -> Output {
     Command::new(BIN)

@@ -2,8 +2,10 @@
 //! three GTZAN-mini genres is evaluated on the held-out test split (every metric, method 2's
 //! weights, the MFCC baseline, random), and a model evaluated on tracks it trained on is refused.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use musicrec_testkit::data::shared_data;
 
 const GENRES: [&str; 3] = ["classical", "metal", "reggae"];
 
@@ -26,22 +28,6 @@ fn ok(out: Output, what: &str) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("gtzan-mini").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared test data not found at {} (set MUSICREC_SHARED_DATA)",
-        dir.display()
-    );
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
 }
 
 /// `path,label,split` over clips 0..10 of each genre, split by `split_of(id)`.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use musicrec_features::{MelConfig, MelExtractor, read_npy};
+use musicrec_testkit::data::shared_data_with;
 
 fn musicrec(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_musicrec"))
@@ -18,21 +19,9 @@ fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
     s.as_ref()
 }
 
-/// `../shared/data` (or `$MUSICREC_SHARED_DATA`); `None` outside CI when missing, a failure under CI.
+/// The shared data folder (it need only exist).
 fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared test data not found at {}",
-        dir.display()
-    );
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
+    shared_data_with(&[])
 }
 
 fn audio_files(dir: &Path) -> Vec<PathBuf> {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use musicrec_testkit::data::shared_data;
+
 const GENRES: [&str; 3] = ["classical", "metal", "reggae"];
 
 fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
@@ -31,23 +33,6 @@ fn ok(out: Output, what: &str) -> Output {
         stderr(&out)
     );
     out
-}
-
-/// `../shared/data` (or `$MUSICREC_SHARED_DATA`); missing: a failure under CI, else skip.
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("gtzan-mini").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared test data not found at {} (set MUSICREC_SHARED_DATA)",
-        dir.display()
-    );
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
 }
 
 struct Library {

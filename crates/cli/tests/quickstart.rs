@@ -2,8 +2,9 @@
 //! folder (scan, five random seeds, both methods, a rerun that is incremental and picks the same
 //! seeds), and `scan` / `predict` / `recommend` without `--model`.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use musicrec_testkit::data::shared_data;
 
 fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_musicrec"))
@@ -24,23 +25,6 @@ fn ok(out: Output, what: &str) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-/// `../shared/data` (or `$MUSICREC_SHARED_DATA`); missing: a failure under CI, else skip.
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("gtzan-mini").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared test data not found at {} (set MUSICREC_SHARED_DATA)",
-        dir.display()
-    );
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
 }
 
 #[test]

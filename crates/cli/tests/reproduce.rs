@@ -7,25 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-const BIN: &str = env!("CARGO_BIN_EXE_musicrec");
+use musicrec_testkit::data::shared_data;
 
-/// `../shared/data` (or `$MUSICREC_SHARED_DATA`); missing: panic under CI, else skip with a message.
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("gtzan-mini").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "shared test data not found at {}; required under CI",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
-}
+const BIN: &str = env!("CARGO_BIN_EXE_musicrec");
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -160,10 +144,18 @@ fn killed_reproduce_resumes_then_reuses_every_stage_and_reports() {
     ] {
         assert!(report.contains(needle), "report.html lacks {needle}");
     }
+    // Self-contained: every image is inline, and nothing is loaded from elsewhere.
+    let sources: Vec<&str> = report.split("src=\"").skip(1).collect();
+    assert!(!sources.is_empty());
     assert!(
-        !report.contains("src=\"roc_"),
-        "report.html links a plot instead of inlining it"
+        sources
+            .iter()
+            .all(|s| s.starts_with("data:image/png;base64,")),
+        "report.html links a file instead of inlining it"
     );
+    assert!(!report.contains("href=\"http") && !report.contains("<script"));
+    assert_eq!(report.matches("<h1>").count(), 1, "one title");
+    assert!(report.contains("Significant at 0.05"), "the verdict column");
     for stage in [
         "manifest",
         "features",

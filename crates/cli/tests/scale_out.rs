@@ -12,8 +12,6 @@
 //! leaves every count as it was is noticed, users or feedback alone do not reload. The SQLite
 //! counterpart is crates/server/tests/refresh.rs.
 
-mod pg;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -24,22 +22,11 @@ use musicrec_catalog::{
 };
 use musicrec_catalog_pg::PostgresStore;
 use musicrec_server::AppState;
-use pg::PgServer;
+use musicrec_testkit::data::{GTZAN_GENRES, copy_clips, gtzan_mini};
+use musicrec_testkit::pg::PgServer;
 
 /// Clips per GTZAN genre in the scanned folder (10 genres).
 const PER_GENRE: usize = 2;
-const GENRES: [&str; 10] = [
-    "blues",
-    "classical",
-    "country",
-    "disco",
-    "hiphop",
-    "jazz",
-    "metal",
-    "pop",
-    "reggae",
-    "rock",
-];
 
 fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_musicrec"))
@@ -61,39 +48,6 @@ fn ok(out: Output, what: &str) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-/// `gtzan-mini` from the shared data; missing: a failure under CI, else skip.
-fn gtzan_mini() -> Option<PathBuf> {
-    let base = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let dir = base.join("gtzan-mini");
-    if dir.join("blues/blues.00000.wav").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared test data not found at {} (set MUSICREC_SHARED_DATA)",
-        dir.display()
-    );
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
-}
-
-/// Copies `PER_GENRE` clips of every genre into `dest/<genre>/`; their canonical paths.
-fn copy_clips(gtzan: &Path, dest: &Path) -> BTreeSet<PathBuf> {
-    let mut copied = BTreeSet::new();
-    for genre in GENRES {
-        std::fs::create_dir_all(dest.join(genre)).unwrap();
-        for id in 0..PER_GENRE {
-            let name = format!("{genre}.{id:05}.wav");
-            let to = dest.join(genre).join(&name);
-            std::fs::copy(gtzan.join(genre).join(&name), &to).unwrap();
-            copied.insert(to.canonicalize().unwrap());
-        }
-    }
-    copied
 }
 
 /// One `scan --worker` process (one embedding thread, so that it is caught holding claims).
@@ -193,8 +147,10 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
     let url = server.new_database("scale_out");
     let work = tempfile::tempdir().unwrap();
     let library = work.path().join("music");
-    let clips = copy_clips(&gtzan, &library);
-    assert_eq!(clips.len(), GENRES.len() * PER_GENRE);
+    let clips: BTreeSet<PathBuf> = copy_clips(&gtzan, &library, 0..PER_GENRE)
+        .into_iter()
+        .collect();
+    assert_eq!(clips.len(), GTZAN_GENRES.len() * PER_GENRE);
     let deadline = started + Duration::from_secs(120);
     let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
 

@@ -67,6 +67,14 @@ impl HtmlPage {
         page
     }
 
+    /// A part of a page (no title heading), for [`Self::body`] to be placed inside another one.
+    pub fn fragment() -> Self {
+        Self {
+            title: String::new(),
+            body: String::new(),
+        }
+    }
+
     /// `<hN>` with escaped text.
     pub fn heading(&mut self, level: u8, text: &str) -> &mut Self {
         let level = level.clamp(1, 6);

@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Library, assert_client_error, first_id, get_json, gtzan_mini, post_json, send};
+use common::{Library, assert_client_error, first_id, get_json, post_json, send};
 use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, SessionItem, SqliteStore, TrackId};
 use musicrec_recommend::cf::CfParams;
 use musicrec_recommend::experiment::participant_shuffle_seed;
 use musicrec_recommend::{index_from_embedding_set, plan_session};
 use musicrec_server::{Access, AccessError, CfCache, Limits};
+use musicrec_testkit::data::{copy_clips, gtzan_mini};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -551,7 +552,7 @@ async fn map_reload_and_openapi_document() {
     assert!(r0 >= r1 && r1 > 0.0 && r0 + r1 <= 1.0 + 1e-6, "{ratio:?}");
 
     // New clips scanned into the catalog appear after a reload (explicit, or the periodic check).
-    common::copy_clips(&gtzan, &lib.music, 1, 1);
+    copy_clips(&gtzan, &lib.music, 1..2);
     lib.scan();
     assert!(state.reload_if_changed().await.unwrap());
     assert!(!state.reload_if_changed().await.unwrap());

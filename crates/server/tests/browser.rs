@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, SqliteStore, TrackId};
 use musicrec_server::Access;
+use musicrec_testkit::data::gtzan_mini;
 use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -195,7 +196,7 @@ async fn screenshot(client: &Client, dir: &Path, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
-    let Some(gtzan) = common::gtzan_mini() else {
+    let Some(gtzan) = gtzan_mini() else {
         return;
     };
     if !browser_available() {

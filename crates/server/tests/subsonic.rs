@@ -5,8 +5,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Library, first_id, get_json, gtzan_mini, send};
+use common::{Library, first_id, get_json, send};
 use musicrec_catalog::{CatalogStore, FileFacts, ScanUpdate, SqliteStore, TrackTags};
+use musicrec_testkit::data::gtzan_mini;
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;

@@ -6,9 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{GENRES, clip, shared_data, write_manifest};
+use common::{GENRES, clip, write_manifest};
 use musicrec_datasets::{ContentHash, FeatureCache};
 use musicrec_features::{LogMel, MelConfig};
+use musicrec_testkit::data::shared_data;
 use musicrec_train::{DeviceKind, TrainConfig, WindowLength, train};
 
 fn config(manifest: &Path, cache: &Path, out: &Path) -> TrainConfig {

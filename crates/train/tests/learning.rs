@@ -9,9 +9,10 @@ mod common;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{GENRES, choi_cache, clip, shared_data, six_four, training_lock, write_manifest};
+use common::{GENRES, choi_cache, clip, six_four, training_lock, write_manifest};
 use musicrec_datasets::FeatureCache;
 use musicrec_features::MelConfig;
+use musicrec_testkit::data::shared_data;
 use musicrec_train::{Arch, ModelDir, TrainConfig, TrainReport, WindowLength, train};
 
 const EPOCHS: usize = 12;

@@ -7,7 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{GENRES, choi_cache, shared_data, training_lock, write_manifest};
+use common::{GENRES, choi_cache, training_lock, write_manifest};
+use musicrec_testkit::data::shared_data;
 use musicrec_train::checkpoint;
 use musicrec_train::{Arch, TrainConfig, WindowLength, train};
 

@@ -7,26 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use musicrec_audio::resample;
+use musicrec_testkit::data::{in_ci, shared_data_with};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// `../shared/data` beside the repository (or `MUSICREC_SHARED_DATA`).
+/// The shared data folder, which holds `formats/`.
 pub fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("formats").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        !in_ci(),
-        "shared test data missing at {} (CI=true)",
-        dir.display()
-    );
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
+    shared_data_with(&["formats"])
 }
 
 /// An external program from `.ci/apt/audio.txt`; required under CI.

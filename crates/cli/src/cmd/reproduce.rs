@@ -580,7 +580,7 @@ fn evaluate_pair(
         eprintln!("  warning: {w}");
     }
     if full {
-        let mut page = HtmlPage::new("evaluation");
+        let mut page = HtmlPage::fragment();
         append_eval_sections(&mut page, &outcome, 3)?;
         crate::output::write_atomically(&out.join("sections.html"), page.body().as_bytes())?;
     }

@@ -3,23 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-/// `../shared/data` (or `$MUSICREC_SHARED_DATA`). Missing: panics under `CI=true`, else `None` with a
-/// message so the test can skip.
+use musicrec_testkit::data::shared_data_with;
+
+/// The shared data folder, which holds `gtzan-mini/` and `fma/genres.csv`.
 pub fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("gtzan-mini").is_dir() && dir.join("fma/genres.csv").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "shared test data not found at {} (set MUSICREC_SHARED_DATA); required under CI",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
+    shared_data_with(&["gtzan-mini", "fma/genres.csv"])
 }
 
 /// Writes a mono 16-bit WAV of `samples` at `sample_rate`.

@@ -5,23 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use musicrec_features::{LogMel, MelConfig, read_npy};
+use musicrec_testkit::data::shared_data_with;
 
-/// `../shared/data` beside the repository (or `$MUSICREC_SHARED_DATA`). `None` (test skips with a
-/// message) when it is missing outside CI; under `CI=true` a missing folder fails the test.
+/// The shared data folder (it need only exist).
 pub fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared test data not found at {} (set MUSICREC_SHARED_DATA)",
-        dir.display()
-    );
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
+    shared_data_with(&[])
 }
 
 pub fn golden_dir() -> PathBuf {

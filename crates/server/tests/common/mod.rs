@@ -3,8 +3,6 @@
 //! over the in-process application.
 #![allow(dead_code)]
 
-pub mod embedder;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,41 +13,11 @@ use http_body_util::BodyExt;
 use indicatif::ProgressBar;
 use musicrec_catalog::{ExperimentStore, NewStudy, ScanOptions, SqliteStore, Study, scan};
 use musicrec_server::{Access, AppState};
+use musicrec_testkit::data::copy_clips;
+use musicrec_testkit::embedder::FrameStatsEmbedder;
 use tower::ServiceExt;
 
 pub const MODEL: &str = "frame-stats-v1";
-
-/// `gtzan-mini` from the shared data, or `None` (with a message) outside CI when it is missing.
-/// Under `CI=true` a missing folder fails the test.
-pub fn gtzan_mini() -> Option<PathBuf> {
-    let base = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let dir = base.join("gtzan-mini");
-    if dir.join("blues/blues.00000.wav").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("shared test data missing under CI: {}", dir.display());
-    }
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
-}
-
-/// Copies clips `first..first + count` of every genre into `dest/<genre>/`.
-pub fn copy_clips(gtzan: &Path, dest: &Path, first: usize, count: usize) -> Vec<PathBuf> {
-    let mut copied = Vec::new();
-    for genre in embedder::GENRES {
-        std::fs::create_dir_all(dest.join(genre)).unwrap();
-        for id in first..first + count {
-            let name = format!("{genre}.{id:05}.wav");
-            let to = dest.join(genre).join(&name);
-            std::fs::copy(gtzan.join(genre).join(&name), &to).unwrap();
-            copied.push(to.canonicalize().unwrap());
-        }
-    }
-    copied
-}
 
 /// A scanned catalog in a temp folder.
 pub struct Library {
@@ -63,7 +31,7 @@ impl Library {
     pub fn new(gtzan: &Path, per_genre: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let music = dir.path().join("music");
-        copy_clips(gtzan, &music, 0, per_genre);
+        copy_clips(gtzan, &music, 0..per_genre);
         let db = dir.path().join("catalog.db");
         let lib = Self { dir, db, music };
         lib.scan();
@@ -73,7 +41,7 @@ impl Library {
     /// Scans the music folder (again) into the catalog.
     pub fn scan(&self) {
         let mut store = SqliteStore::open(&self.db).unwrap();
-        let embedder = embedder::FrameStatsEmbedder::new(MODEL, Duration::ZERO);
+        let embedder = FrameStatsEmbedder::new(MODEL, Duration::ZERO);
         let options = ScanOptions {
             jobs: 2,
             ..ScanOptions::default()

@@ -10,24 +10,6 @@ use indicatif::ProgressBar;
 use musicrec_datasets::FeatureCache;
 use musicrec_features::MelConfig;
 
-/// `../shared/data` (or `$MUSICREC_SHARED_DATA`); missing: panic under CI, else skip with a message.
-pub fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MUSICREC_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("gtzan-mini").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "shared test data not found at {}; required under CI",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: shared test data not found at {}", dir.display());
-    None
-}
-
 /// The GTZAN-mini file of `genre` number `id`.
 pub fn clip(data: &Path, genre: &str, id: usize) -> PathBuf {
     data.join("gtzan-mini")
