@@ -10,6 +10,13 @@ mod store;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+/// Burn's CPU backend allocates and frees a fresh buffer for nearly every tensor op; with glibc's
+/// malloc the large ones go straight back to the kernel and are page-faulted in again on the next
+/// op (perf: ~20% of a CRNN training step in page faults, a third of its time in the kernel).
+/// mimalloc keeps them for reuse: the CRNN step at batch 16 drops from ~3.3 s to ~2.1-2.3 s.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Content-based music recommender: audio -> log-mel -> CNN/CRNN embeddings -> similar songs.
 #[derive(Parser, Debug)]
 #[command(name = "musicrec", version, about, long_about = None, propagate_version = true)]

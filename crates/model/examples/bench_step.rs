@@ -11,6 +11,10 @@
 
 use std::time::Instant;
 
+/// The allocator the `musicrec` binary uses (see its main.rs: Burn's per-op buffers).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use burn::module::Module;
 use burn::nn::loss::BinaryCrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};

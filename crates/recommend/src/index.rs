@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::error::{RecommendError, Result};
-use crate::kernels::{self, BLOCK_ROWS};
+use crate::kernels::{self, BLOCK_ROWS, block_offset};
 
 /// Descriptive fields of a track, used only to keep duplicates out and to vary artists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,9 +40,10 @@ pub(crate) struct GenreTable {
 
 /// The int8 copy of the index for the approximate first pass: row `r` is `[x_r / |x_r|, p_r / |p_r|]`
 /// (embedding then genre probabilities, so both recommendation methods are one dot product), scaled
-/// per row to [-127, 127] and stored in blocks of [`BLOCK_ROWS`] rows, dimension by dimension.
+/// per row to [-127, 127] and stored in blocks of [`BLOCK_ROWS`] rows, a dimension pair at a time.
 #[derive(Debug)]
 pub(crate) struct QuantizedRows {
+    /// Dimensions per row, padded to an even number.
     pub(crate) width: usize,
     pub(crate) blocks: Vec<i8>,
     /// Per-row dequantisation scale (0 for padding rows past the end).
@@ -315,11 +316,11 @@ impl EmbeddingIndex {
     pub(crate) fn quantized(&self) -> &QuantizedRows {
         self.quantized.get_or_init(|| {
             let g = self.genres.as_ref().map_or(0, |g| g.names.len());
-            let width = self.dim + g;
+            let width = (self.dim + g).next_multiple_of(2);
             let n_blocks = self.len().div_ceil(BLOCK_ROWS);
             let mut blocks = vec![0i8; n_blocks * BLOCK_ROWS * width];
             let mut scales = vec![0.0f32; n_blocks * BLOCK_ROWS];
-            let mut row_values = vec![0.0f32; width];
+            let mut row_values = vec![0.0f32; self.dim + g];
             for (row, &inv) in self.inv_norms.iter().enumerate() {
                 for (o, x) in row_values.iter_mut().zip(self.row_vector(row as u32)) {
                     *o = x * inv;
@@ -336,7 +337,7 @@ impl EmbeddingIndex {
                 let (block, j) = (row / BLOCK_ROWS, row % BLOCK_ROWS);
                 let base = block * BLOCK_ROWS * width;
                 for (d, x) in row_values.iter().enumerate() {
-                    blocks[base + d * BLOCK_ROWS + j] =
+                    blocks[base + block_offset(j, d)] =
                         (x / scale).round().clamp(-127.0, 127.0) as i8;
                 }
             }

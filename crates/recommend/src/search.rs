@@ -318,6 +318,7 @@ impl EmbeddingIndex {
         };
         let q = self.quantized();
         let width = q.width;
+        let query = kernels::I16Query::new(&query, width);
         let padded_rows = q.scales.len();
         let first_pass = parallel_top_k(
             padded_rows,
@@ -326,13 +327,7 @@ impl EmbeddingIndex {
             excluded,
             |start, out, _| {
                 let blocks = &q.blocks[start * width..(start + out.len()) * width];
-                kernels::int8_blocks(
-                    blocks,
-                    width,
-                    &query,
-                    &q.scales[start..start + out.len()],
-                    out,
-                );
+                kernels::int8_blocks(blocks, &query, &q.scales[start..start + out.len()], out);
             },
         );
         let mut exact = TopK::new(k);
