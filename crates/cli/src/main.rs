@@ -1,6 +1,7 @@
 //! `musicrec`: the thin command-line front of the pipeline. Each subcommand lives in `cmd/` and only
 //! parses arguments, calls the stage crates and reports; no stage logic lives here.
 
+mod allocator;
 mod cmd;
 mod default_model;
 mod embedder;
@@ -10,10 +11,7 @@ mod store;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-/// Burn's CPU backend allocates and frees a fresh buffer for nearly every tensor op; with glibc's
-/// malloc the large ones go straight back to the kernel and are page-faulted in again on the next
-/// op (perf: ~20% of a CRNN training step in page faults, a third of its time in the kernel).
-/// mimalloc keeps them for reuse: the CRNN step at batch 16 drops from ~3.3 s to ~2.1-2.3 s.
+/// mimalloc, tuned in `allocator.rs`: Burn's per-op buffers are reused, not page-faulted in again.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -70,6 +68,10 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A one-shot job's memory goes back to the kernel when it exits; a server's should not stay at its peak.
+        allocator::keep_freed_memory();
+    }
     let result = match cli.command {
         Command::Features(args) => cmd::features::run(args),
         Command::Decode(args) => cmd::decode::run(args),

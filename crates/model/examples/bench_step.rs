@@ -11,9 +11,12 @@
 
 use std::time::Instant;
 
-/// The allocator the `musicrec` binary uses (see its main.rs: Burn's per-op buffers).
+/// The allocator and setting the `musicrec` binary uses (crates/cli/src/allocator.rs: Burn's
+/// per-op buffers are reused instead of page-faulted in again).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// `mi_option_purge_delay` in mimalloc.h.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 use burn::module::Module;
 use burn::nn::loss::BinaryCrossEntropyLossConfig;
@@ -26,6 +29,8 @@ const N_GENRES: usize = 50;
 const N_MELS: usize = 96;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // SAFETY: sets a mimalloc runtime option (-1: never return freed memory to the kernel).
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|arg| arg == "--quick");
     let only = args
