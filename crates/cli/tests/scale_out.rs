@@ -17,13 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use musicrec_catalog::{
-    CatalogStore, FileFacts, ModelInfo, Rating, ScanUpdate, TrackEmbedding, TrackTags,
-};
+use musicrec_catalog::{CatalogStore, Rating, ScanUpdate};
 use musicrec_catalog_pg::PostgresStore;
 use musicrec_server::AppState;
 use musicrec_testkit::data::{GTZAN_GENRES, copy_clips, gtzan_mini};
 use musicrec_testkit::pg::PgServer;
+use musicrec_testkit::synthetic::{MODEL, model_info, track};
 
 /// Clips per GTZAN genre in the scanned folder (10 genres).
 const PER_GENRE: usize = 2;
@@ -408,41 +407,6 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
         held_at_kill.len(),
         started.elapsed()
     );
-}
-
-/// The synthetic model of the refresh test.
-const MODEL: &str = "synthetic";
-const DIM: usize = 8;
-
-fn model_info() -> ModelInfo {
-    ModelInfo {
-        genres: vec!["a".into(), "b".into()],
-        embedding_dim: DIM,
-        config: serde_json::json!({}),
-    }
-}
-
-/// Track `i` with embedding `sign * (i + d)`; the genre does not depend on `sign`.
-fn track(i: usize, sign: f32) -> ScanUpdate {
-    let path = PathBuf::from(format!("/music/t{i:03}.flac"));
-    ScanUpdate::Embedded {
-        file: FileFacts {
-            content_hash: blake3::hash(path.to_str().unwrap().as_bytes()),
-            size_bytes: 1000 + i as u64,
-            mtime_ns: i as i64,
-        },
-        path,
-        tags: TrackTags::default(),
-        output: TrackEmbedding {
-            embedding: (0..DIM).map(|d| sign * (i + d + 1) as f32).collect(),
-            genre_probs: if i.is_multiple_of(2) {
-                vec![0.8, 0.2]
-            } else {
-                vec![0.3, 0.7]
-            },
-            duration_secs: 30.0,
-        },
-    }
 }
 
 /// The server's checks run as `musicrec serve` runs them: on a tokio runtime whose blocking

@@ -6,44 +6,10 @@
 
 use std::path::PathBuf;
 
-use musicrec_catalog::{
-    CatalogStore, FileFacts, ModelInfo, Rating, ScanUpdate, SqliteStore, TrackEmbedding, TrackTags,
-};
+use musicrec_catalog::{CatalogStore, Rating, ScanUpdate, SqliteStore};
 use musicrec_server::AppState;
 
-const MODEL: &str = "synthetic";
-const DIM: usize = 8;
-
-fn model_info() -> ModelInfo {
-    ModelInfo {
-        genres: vec!["a".into(), "b".into()],
-        embedding_dim: DIM,
-        config: serde_json::json!({}),
-    }
-}
-
-/// Track `i` with embedding `sign * (i + d)`; the genre does not depend on `sign`.
-fn track(i: usize, sign: f32) -> ScanUpdate {
-    let path = PathBuf::from(format!("/music/t{i:03}.flac"));
-    ScanUpdate::Embedded {
-        file: FileFacts {
-            content_hash: blake3::hash(path.to_str().unwrap().as_bytes()),
-            size_bytes: 1000 + i as u64,
-            mtime_ns: i as i64,
-        },
-        path,
-        tags: TrackTags::default(),
-        output: TrackEmbedding {
-            embedding: (0..DIM).map(|d| sign * (i + d + 1) as f32).collect(),
-            genre_probs: if i.is_multiple_of(2) {
-                vec![0.8, 0.2]
-            } else {
-                vec![0.3, 0.7]
-            },
-            duration_secs: 30.0,
-        },
-    }
-}
+use musicrec_testkit::synthetic::{MODEL, model_info, track};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_re_embedding_with_unchanged_counts_is_noticed_and_nothing_else_reloads() {

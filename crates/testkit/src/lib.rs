@@ -1,6 +1,7 @@
 //! Test helpers shared by the stage crates' integration tests (`tests/*.rs`, and benchmarks):
 //! where the shared real music is ([`data`]), a real-audio [`TrackEmbedder`] that needs no
-//! model ([`embedder`]) and a private PostgreSQL server per test process ([`pg`]).
+//! model ([`embedder`]), a private PostgreSQL server per test process ([`pg`]) and a tiny
+//! synthetic catalog with known embeddings ([`synthetic`]).
 //!
 //! This crate is only ever a `[dev-dependencies]` entry, never a normal dependency. It depends
 //! on musicrec-catalog (and so musicrec-audio), whose own integration tests use it too: that
@@ -13,3 +14,4 @@
 pub mod data;
 pub mod embedder;
 pub mod pg;
+pub mod synthetic;
