@@ -1,5 +1,5 @@
 //! Which Burn device runs training and prediction. Burn 0.22 picks the backend from the device,
-//! so CPU (flex) and CUDA share every line of model and training code.
+//! so CPU (flex), CUDA and wgpu share every line of model and training code.
 
 use musicrec_model::Device;
 
@@ -16,14 +16,17 @@ pub enum DeviceKind {
     Cpu,
     /// The first CUDA GPU (builds with the `gpu` feature only).
     Cuda,
+    /// wgpu's default adapter: Vulkan, Metal or WebGPU (builds with the `wgpu` feature only).
+    Wgpu,
 }
 
 impl DeviceKind {
-    /// `cpu` or `cuda`.
+    /// `cpu`, `cuda` or `wgpu`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cpu => "cpu",
             Self::Cuda => "cuda",
+            Self::Wgpu => "wgpu",
         }
     }
 
@@ -32,6 +35,7 @@ impl DeviceKind {
         match self {
             Self::Cpu => Ok(Device::flex()),
             Self::Cuda => cuda_device(),
+            Self::Wgpu => wgpu_device(),
         }
     }
 }
@@ -50,14 +54,31 @@ fn cuda_device() -> Result<Device> {
     ))
 }
 
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device> {
+    Ok(Device::wgpu(
+        musicrec_model::burn::tensor::DeviceKind::DefaultDevice,
+    ))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device() -> Result<Device> {
+    Err(TrainError::Device(
+        "this musicrec was built without wgpu support; rebuild with `cargo build --release \
+         --features wgpu` or use --device cpu"
+            .into(),
+    ))
+}
+
 impl std::str::FromStr for DeviceKind {
     type Err = TrainError;
     fn from_str(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "cpu" => Ok(Self::Cpu),
             "cuda" | "gpu" => Ok(Self::Cuda),
+            "wgpu" | "vulkan" => Ok(Self::Wgpu),
             other => Err(TrainError::Config(format!(
-                "unknown device '{other}'; use cpu or cuda"
+                "unknown device '{other}'; use cpu, cuda or wgpu"
             ))),
         }
     }

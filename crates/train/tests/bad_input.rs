@@ -148,3 +148,14 @@ fn cuda_without_gpu_support_says_how_to_get_it() {
         "{err}"
     );
 }
+
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn wgpu_without_wgpu_support_says_how_to_get_it() {
+    assert_eq!("wgpu".parse::<DeviceKind>().unwrap(), DeviceKind::Wgpu);
+    let err = DeviceKind::Wgpu.device().unwrap_err().to_string();
+    assert!(
+        err.contains("without wgpu support") && err.contains("--features wgpu"),
+        "{err}"
+    );
+}

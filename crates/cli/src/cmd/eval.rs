@@ -80,8 +80,8 @@ pub struct Args {
     /// Files decoded in parallel [default: all cores].
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
-    /// cpu, or cuda (builds with the `gpu` feature).
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    /// cpu, cuda (builds with the `gpu` feature) or wgpu (the `wgpu` feature).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "wgpu"])]
     device: String,
 }
 

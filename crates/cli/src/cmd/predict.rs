@@ -28,8 +28,8 @@ pub struct Args {
     /// {path, top_genre, probabilities: {genre: p}, windows}.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     format: String,
-    /// cpu, or cuda (builds with the `gpu` feature).
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    /// cpu, cuda (builds with the `gpu` feature) or wgpu (the `wgpu` feature).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "wgpu"])]
     device: String,
 }
 

@@ -54,8 +54,8 @@ pub struct Args {
     /// Seed of weight init, window shuffling and dropout.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// cpu, or cuda (builds with the `gpu` feature).
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    /// cpu, cuda (builds with the `gpu` feature) or wgpu (the `wgpu` feature).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "wgpu"])]
     device: String,
     /// Continue the run in MODEL_DIR from its last checkpoint.
     #[arg(long)]
