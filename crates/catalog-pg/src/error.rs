@@ -1,12 +1,10 @@
 //! Turning PostgreSQL client errors into the catalog's one-line errors.
 
-use std::path::PathBuf;
+use musicrec_catalog::{CatalogError, one_line};
 
-use musicrec_catalog::CatalogError;
-
-/// A database error as a [`CatalogError`]: the catalog's error type has no database-neutral
-/// variant (its `Sqlite` one wraps rusqlite's type), so it is an I/O error on the database URL,
-/// with the server's message, SQLSTATE and detail on one line.
+/// A database error as the catalog's [`CatalogError::Database`]: the database URL (without
+/// password), the server's severity, SQLSTATE, message and detail on one line; the client's
+/// error kept as the source.
 pub(crate) fn db_error(label: &str, err: postgres::Error) -> CatalogError {
     let message = match err.as_db_error() {
         Some(db) => {
@@ -29,17 +27,8 @@ pub(crate) fn db_error(label: &str, err: postgres::Error) -> CatalogError {
             text
         }
     };
-    CatalogError::Io {
-        path: PathBuf::from(label),
-        source: std::io::Error::other(one_line(message)),
+    CatalogError::Database {
+        message: format!("{label}: {}", one_line(message)),
+        source: Some(Box::new(err)),
     }
-}
-
-/// Collapses a library message onto one line.
-pub(crate) fn one_line(message: impl std::fmt::Display) -> String {
-    message
-        .to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -17,7 +17,6 @@
 //! the server, workers, leases, the benchmark): `docs/scaling-out.md`.
 
 mod error;
-mod experiment;
 pub mod queue;
 mod store;
 

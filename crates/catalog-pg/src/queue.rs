@@ -40,7 +40,9 @@ use postgres::{Client, NoTls};
 use rayon::prelude::*;
 
 use crate::PostgresStore;
-use crate::error::{db_error, one_line};
+use musicrec_catalog::one_line;
+
+use crate::error::db_error;
 use crate::store::{apply_updates_in, check_updates, now_ms, parse_hash, prepare, utf8_path};
 
 /// Advisory lock serialising enqueue transactions.
@@ -293,7 +295,13 @@ impl<'a> ScanQueue<'a> {
     ) -> Result<Completion> {
         let (client, cache, label) = self.store.inner_mut();
         let err = |e| db_error(label, e);
-        check_updates(client, label, &self.model_id, std::slice::from_ref(update))?;
+        check_updates(
+            client,
+            cache,
+            label,
+            &self.model_id,
+            std::slice::from_ref(update),
+        )?;
         let mut tx = client.transaction().map_err(err)?;
         let path = utf8_path(&claim.job.path)?;
         let st = prepare(

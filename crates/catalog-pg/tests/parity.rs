@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use musicrec_catalog::scan::{FileJob, process_file};
-use musicrec_catalog::{CatalogStore, SqliteStore, TrackEmbedder};
+use musicrec_catalog::{CatalogStore, TrackEmbedder};
 use musicrec_catalog_pg::PostgresStore;
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_recommend::{Method, RecommendRequest, index_from_embedding_set};
 use musicrec_testkit::data::{copy_clips, gtzan_mini};
 use musicrec_testkit::embedder::FrameStatsEmbedder;

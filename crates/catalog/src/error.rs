@@ -20,9 +20,18 @@ pub enum CatalogError {
         /// The catalog file.
         path: PathBuf,
     },
-    /// An SQLite error.
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The database failed (SQLite or PostgreSQL: a constraint, a lost connection, a locked
+    /// file, ...). Each backend maps its driver's error here, keeping the message on one line
+    /// and the driver's error as the source.
+    #[error("database error: {message}")]
+    Database {
+        /// The database's message (for PostgreSQL with the database URL without password,
+        /// severity and SQLSTATE).
+        message: String,
+        /// The driver's error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// Applying the schema migrations failed.
     #[error("schema migration failed: {0}")]
     Migration(String),
@@ -62,14 +71,19 @@ pub enum CatalogError {
     NoDataDir,
 }
 
-impl From<rusqlite_migration::Error> for CatalogError {
-    fn from(err: rusqlite_migration::Error) -> Self {
-        CatalogError::Migration(one_line(err))
+impl CatalogError {
+    /// A [`CatalogError::Database`] from a driver's error: its message on one line, the error
+    /// kept as the source.
+    pub fn database(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        CatalogError::Database {
+            message: one_line(&err),
+            source: Some(Box::new(err)),
+        }
     }
 }
 
 /// Collapses a library message onto one line.
-pub(crate) fn one_line(message: impl std::fmt::Display) -> String {
+pub fn one_line(message: impl std::fmt::Display) -> String {
     message
         .to_string()
         .split_whitespace()

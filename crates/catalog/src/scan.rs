@@ -32,13 +32,7 @@ use crate::error::one_line;
 use crate::store::{FileFacts, ScanUpdate};
 use crate::{CatalogError, CatalogStore, ModelInfo, Result, TrackEmbedding, TrackId};
 
-/// File extensions (lower case) scanned by default: what `musicrec-audio` decodes (WAV, Sun
-/// `.au`, FLAC, MP3, Ogg Vorbis/Opus, AAC/MP4, AIFF, CAF, Matroska audio). WMA is not among them.
-/// Same list as `musicrec_datasets::AUDIO_EXTENSIONS` plus `caf` and `mka`.
-pub const AUDIO_EXTENSIONS: [&str; 16] = [
-    "wav", "wave", "au", "snd", "flac", "mp3", "ogg", "oga", "opus", "m4a", "mp4", "aac", "aif",
-    "aiff", "caf", "mka",
-];
+pub use musicrec_audio::AUDIO_EXTENSIONS;
 
 /// Most results the writer commits in one transaction.
 const MAX_BATCH: usize = 64;

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use musicrec_catalog::{
-    CatalogError, CatalogStore, Rating, ScanOptions, ScanReport, SqliteStore, TrackEmbedder,
-    TrackMatch, scan,
+    CatalogError, CatalogStore, Rating, ScanOptions, ScanReport, TrackEmbedder, TrackMatch, scan,
 };
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_testkit::data::{copy_clips, gtzan_mini};
 use musicrec_testkit::embedder::{DIM, FrameStatsEmbedder};
 

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use musicrec_catalog::{ModelInfo, TrackEmbedder, TrackEmbedding};
-use musicrec_train::model_dir::{CONFIG_FILE, WEIGHTS_FILE};
+pub use musicrec_train::model_dir::{model_id_of, model_id_of_bytes};
 use musicrec_train::{DeviceKind, ModelDir};
 
 /// A [`TrackEmbedder`] over a loaded model directory.
@@ -73,28 +73,6 @@ impl ModelEmbedder {
             description,
         })
     }
-}
-
-/// `<arch>-<16 hex>`: blake3 over config.json then the weights file.
-pub fn model_id_of(dir: &Path, arch: &str) -> anyhow::Result<String> {
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
-    };
-    Ok(model_id_of_bytes(
-        &read(CONFIG_FILE)?,
-        &read(WEIGHTS_FILE)?,
-        arch,
-    ))
-}
-
-/// The id of a model from the bytes of its config.json and weights file.
-pub fn model_id_of_bytes(config_json: &[u8], weights: &[u8], arch: &str) -> String {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(config_json);
-    hasher.update(weights);
-    let hex = hasher.finalize().to_hex();
-    format!("{arch}-{}", &hex.as_str()[..16])
 }
 
 impl TrackEmbedder for ModelEmbedder {

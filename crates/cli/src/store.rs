@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use musicrec_catalog::{CatalogStore, SqliteStore, default_catalog_path};
+use musicrec_catalog::CatalogStore;
 use musicrec_catalog_pg::{PostgresStore, is_postgres_url, redact_url};
+use musicrec_catalog_sqlite::{SqliteStore, default_catalog_path};
 
 /// A parsed `--db` value.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -326,7 +326,7 @@ fn bad_input_is_a_one_line_error() {
     );
     // A catalog without any scan.
     let empty_db = lib.db.with_file_name("empty.db");
-    drop(musicrec_catalog::SqliteStore::open(&empty_db).unwrap());
+    drop(musicrec_catalog_sqlite::SqliteStore::open(&empty_db).unwrap());
     let stats = ok(
         musicrec(&["stats".as_ref(), "--db".as_ref(), empty_db.as_os_str()]),
         "stats of an empty catalog",

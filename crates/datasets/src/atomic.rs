@@ -1,5 +1,5 @@
-//! Atomic file replacement: write a temp file in the target's folder, then rename it over the target, so
-//! a reader (or a rerun after a kill) sees either the old file or the whole new one, never half of one.
+//! Atomic file replacement (musicrec-atomic) with this crate's errors: a reader, or a rerun after
+//! a kill, sees either the old file or the whole new one, never half of one.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,28 +11,6 @@ pub(crate) fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| DatasetError::io(dir, e))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".musicrec-tmp-");
-    // tempfile creates 0600 files; a manifest is an ordinary document others may read.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| DatasetError::io(dir, e))?;
-    {
-        let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut buffered).map_err(|e| DatasetError::io(path, e))?;
-        buffered.flush().map_err(|e| DatasetError::io(path, e))?;
-    }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| DatasetError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| DatasetError::io(path, e.error))?;
-    Ok(())
+    musicrec_atomic::write_atomically(path, |out| fill(out).map_err(|e| DatasetError::io(path, e)))
+        .map_err(|e| e.into_error(|io| DatasetError::io(io.path, io.source)))
 }

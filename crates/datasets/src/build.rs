@@ -12,9 +12,9 @@ use std::path::Path;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
+use crate::entry::{DropReason, DroppedTrack, Entry};
 use crate::error::{DatasetError, Result};
-use crate::manifest::{Entry, Manifest};
-use crate::report::{DropReason, DroppedTrack};
+use crate::manifest::Manifest;
 use crate::screen::{ScreenConfig, check_audio};
 use crate::seeded;
 use crate::split::{SplitRatio, assign_artist_filtered, assign_stratified};

@@ -53,3 +53,12 @@ impl DatasetError {
 
 /// Result alias of this crate.
 pub type Result<T, E = DatasetError> = std::result::Result<T, E>;
+
+/// A CSV reader's error on `path`: I/O stays I/O, the rest is a format error.
+pub(crate) fn csv_error(path: &std::path::Path, e: csv::Error) -> DatasetError {
+    let message = e.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => DatasetError::io(path, io),
+        _ => DatasetError::format(path, message),
+    }
+}

@@ -14,10 +14,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::build::Loaded;
-use crate::error::{DatasetError, Result};
-use crate::manifest::{Entry, absolute};
-use crate::report::{DropReason, DroppedTrack};
-use crate::split::Split;
+use crate::entry::{DropReason, DroppedTrack, Entry, Split};
+use crate::error::{DatasetError, Result, csv_error};
+use crate::manifest::absolute;
 
 /// One row of `genres.csv`.
 #[derive(Clone, Debug, PartialEq)]
@@ -463,14 +462,6 @@ pub fn load_fma(source: &FmaSource) -> Result<Loaded> {
         )));
     }
     Ok(loaded)
-}
-
-pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DatasetError {
-    let message = e.to_string();
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => DatasetError::io(path, io),
-        _ => DatasetError::format(path, message),
-    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::build::Loaded;
+use crate::entry::{DropReason, DroppedTrack, Entry};
 use crate::error::{DatasetError, Result};
-use crate::manifest::{Entry, absolute};
-use crate::report::{DropReason, DroppedTrack};
+use crate::manifest::absolute;
 
 /// Reads a label-per-folder tree. Errors when `root` is not a folder or holds no audio in label folders.
 pub fn load_folder(root: &Path) -> Result<Loaded> {

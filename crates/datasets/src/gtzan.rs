@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use crate::build::Loaded;
+use crate::entry::{DropReason, DroppedTrack, Entry};
 use crate::error::{DatasetError, Result};
 use crate::folder::label_folders;
-use crate::manifest::{Entry, absolute};
-use crate::report::{DropReason, DroppedTrack};
+use crate::manifest::absolute;
 
 /// Reads a GTZAN tree. Errors when `root` is not a folder or holds no genre folder with audio in it.
 pub fn load_gtzan(root: &Path) -> Result<Loaded> {

@@ -12,6 +12,7 @@
 
 pub mod build;
 pub mod cache;
+pub mod entry;
 pub mod error;
 pub mod fma;
 pub mod folder;
@@ -36,16 +37,4 @@ pub use split::{Split, SplitRatio};
 pub use stats::DatasetStats;
 pub use window::{PadMode, WindowConfig};
 
-/// File extensions (lower case) treated as audio when scanning folders. Everything the audio stage's
-/// decoders open; anything else in a folder (cover art, `.mf` lists, `.DS_Store`) is ignored.
-pub const AUDIO_EXTENSIONS: [&str; 14] = [
-    "wav", "wave", "au", "snd", "flac", "mp3", "ogg", "oga", "opus", "m4a", "mp4", "aac", "aif",
-    "aiff",
-];
-
-/// Whether `path` has one of [`AUDIO_EXTENSIONS`] (case-insensitive).
-pub fn is_audio_file(path: &std::path::Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
+pub use musicrec_audio::{AUDIO_EXTENSIONS, is_audio_file};

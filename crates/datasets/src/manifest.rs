@@ -14,46 +14,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::atomic::write_atomic;
+pub use crate::entry::Entry;
+use crate::entry::{DropReason, DroppedTrack, Split};
 use crate::error::{DatasetError, Result};
-use crate::report::{DropReason, DroppedTrack};
-use crate::split::Split;
 
 /// The columns written, in order.
 pub const COLUMNS: [&str; 7] = [
     "path", "label", "artist", "title", "split", "track_id", "duration",
 ];
-
-/// One clip of a data set.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    /// Audio file; absolute once read from a manifest or produced by a loader.
-    pub path: PathBuf,
-    /// Class label (genre).
-    pub label: String,
-    pub artist: Option<String>,
-    pub title: Option<String>,
-    /// Train / validation / test, once assigned.
-    pub split: Option<Split>,
-    /// The source's own id (FMA track id, GTZAN `blues.00042`).
-    pub track_id: Option<String>,
-    /// Decoded length in seconds, when screening measured it.
-    pub duration_secs: Option<f64>,
-}
-
-impl Entry {
-    /// An entry with only a path and a label.
-    pub fn new(path: impl Into<PathBuf>, label: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            label: label.into(),
-            artist: None,
-            title: None,
-            split: None,
-            track_id: None,
-            duration_secs: None,
-        }
-    }
-}
 
 /// A data set: the entries of a manifest file.
 #[derive(Clone, Debug, Default, PartialEq)]

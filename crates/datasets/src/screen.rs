@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::report::DropReason;
+use crate::entry::DropReason;
 
 /// Thresholds of [`check_audio`].
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -13,55 +13,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::entry::Entry;
+pub use crate::entry::Split;
 use crate::error::DatasetError;
-use crate::manifest::Entry;
 use crate::seeded;
-
-/// Which part of the data a clip belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Split {
-    Train,
-    Validation,
-    Test,
-}
-
-impl Split {
-    pub const ALL: [Split; 3] = [Split::Train, Split::Validation, Split::Test];
-
-    /// The manifest spelling: `train`, `validation`, `test`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Validation => "validation",
-            Split::Test => "test",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl std::fmt::Display for Split {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Split {
-    type Err = String;
-    /// Accepts the manifest names and the FMA's (`training`), plus `val`/`valid`; case-insensitive.
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "train" | "training" => Ok(Split::Train),
-            "validation" | "val" | "valid" => Ok(Split::Validation),
-            "test" | "testing" => Ok(Split::Test),
-            other => Err(format!(
-                "split '{other}' is not one of train, validation, test"
-            )),
-        }
-    }
-}
 
 /// Relative sizes of train:validation:test, e.g. `8:1:1` (the default). Any component may be 0, not all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

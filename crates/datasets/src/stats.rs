@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::entry::{DropReason, DroppedTrack, Split};
 use crate::manifest::Manifest;
-use crate::report::{DropReason, DroppedTrack};
-use crate::split::Split;
 
 /// Counts of one label.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -17,16 +17,8 @@ pub fn write_npy(path: impl AsRef<Path>, mel: &LogMel) -> std::io::Result<()> {
         mel.n_mels * mel.n_frames,
         "LogMel data does not match its shape"
     );
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".musicrec-")
-        .suffix(".npy.tmp")
-        .tempfile_in(dir)?;
-    {
-        let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file());
+    musicrec_atomic::write_file_atomically(path, |file| {
+        let mut out = BufWriter::with_capacity(1 << 16, file);
         // npyz writes the header; the data goes in as bulk little-endian bytes, because npyz's
         // element-by-element writer cost more than the whole mel projection.
         npyz::WriteOptions::new_header_only()
@@ -42,10 +34,9 @@ pub fn write_npy(path: impl AsRef<Path>, mel: &LogMel) -> std::io::Result<()> {
             bytes.extend(chunk.iter().flat_map(|x| x.to_le_bytes()));
             out.write_all(&bytes)?;
         }
-        out.flush()?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+        out.flush()
+    })
+    .map_err(|e| e.into_error(|io| io.source))
 }
 
 /// Reads a log-mel written by [`write_npy`] (or numpy: any float32 2-D C-order array).

@@ -86,37 +86,19 @@ pub fn encode_png(
     writer.finish()
 }
 
-/// Writes whatever `fill` produces to `path` atomically (temp file in the same folder, then
-/// rename), creating the folder if needed: a reader or a killed run never sees half a file.
+/// Writes whatever `fill` produces to `path` atomically (musicrec-atomic: temp file in the same
+/// folder, then rename), creating the folder if needed: a reader or a killed run never sees half
+/// a file.
 pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), PlotError>,
 ) -> Result<(), PlotError> {
-    let io_err = |source| PlotError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(io_err)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err)?;
-    {
-        let mut writer = std::io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut writer)?;
-        writer.flush().map_err(io_err)?;
-    }
-    tmp.as_file().sync_all().map_err(io_err)?;
-    // Temp files are created 0600; a plot is meant to be opened like any other output file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(io_err)?;
-    }
-    tmp.persist(path).map_err(|e| io_err(e.error))?;
-    Ok(())
+    musicrec_atomic::write_atomically(path, fill).map_err(|e| {
+        e.into_error(|io| PlotError::Io {
+            path: io.path,
+            source: io.source,
+        })
+    })
 }
 
 /// Draws into a white `width` x `height` RGB canvas (font registered first) and writes it to

@@ -7,9 +7,8 @@
 
 use std::path::PathBuf;
 
-use musicrec_catalog::{
-    CatalogStore, FileFacts, ModelInfo, ScanUpdate, SqliteStore, TrackEmbedding, TrackTags,
-};
+use musicrec_catalog::{CatalogStore, FileFacts, ModelInfo, ScanUpdate, TrackEmbedding, TrackTags};
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_recommend::synthetic::{SyntheticCatalog, SyntheticSpec};
 
 const MODEL: &str = "synthetic-bench";

@@ -3,7 +3,7 @@
 //!
 //! Usage: cargo run --release -p musicrec-server --example serve -- DB [ADDR]
 
-use musicrec_catalog::SqliteStore;
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_server::{ServeConfig, run};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

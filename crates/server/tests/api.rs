@@ -15,7 +15,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{Library, assert_client_error, first_id, get_json, post_json, send};
-use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, SessionItem, SqliteStore, TrackId};
+use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, SessionItem, TrackId};
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_recommend::cf::CfParams;
 use musicrec_recommend::experiment::participant_shuffle_seed;
 use musicrec_recommend::{index_from_embedding_set, plan_session};
@@ -619,7 +620,7 @@ async fn map_reload_and_openapi_document() {
 #[tokio::test]
 async fn an_empty_catalog_serves_and_says_why_it_cannot_recommend() {
     let dir = tempfile::tempdir().unwrap();
-    let store = musicrec_catalog::SqliteStore::open(dir.path().join("empty.db")).unwrap();
+    let store = musicrec_catalog_sqlite::SqliteStore::open(dir.path().join("empty.db")).unwrap();
     let state = musicrec_server::AppState::new(Box::new(store), None).unwrap();
     let app = musicrec_server::app(state, Access::open());
     let (status, health) = get_json(&app, "/api/health").await;
@@ -637,7 +638,8 @@ async fn an_empty_catalog_serves_and_says_why_it_cannot_recommend() {
     assert_eq!(studies["available"], true);
     assert_eq!(studies["studies"], serde_json::json!([]));
     // With a study but nothing embedded, a session cannot be planned: 409, and none is stored.
-    let mut store = musicrec_catalog::SqliteStore::open(dir.path().join("empty.db")).unwrap();
+    let mut store =
+        musicrec_catalog_sqlite::SqliteStore::open(dir.path().join("empty.db")).unwrap();
     let study = common::new_study(&mut store, "early", false);
     let (status, body) = post_json(
         &app,

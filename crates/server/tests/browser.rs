@@ -23,7 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, SqliteStore, TrackId};
+use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, TrackId};
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_server::Access;
 use musicrec_testkit::data::gtzan_mini;
 use serde_json::{Value, json};

@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use musicrec_catalog::{CatalogStore, Rating, ScanUpdate, SqliteStore};
+use musicrec_catalog::{CatalogStore, Rating, ScanUpdate};
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_server::AppState;
 
 use musicrec_testkit::synthetic::{MODEL, model_info, track};

@@ -8,11 +8,10 @@ use musicrec_datasets::Split;
 use crate::config::TrainConfig;
 use crate::data::{TrainingData, describe_mel};
 use crate::error::Result;
-use crate::metrics::{ACCURACY_PLOT_FILE, LOSS_PLOT_FILE, METRICS_FILE};
+use crate::metrics::{ACCURACY_PLOT_FILE, LOSS_PLOT_FILE, METRICS_FILE, TrainReport};
 use crate::model_dir::{
     CARD_FILE, CONFIG_FILE, ModelDirConfig, WEIGHTS_FILE, write_file_atomically,
 };
-use crate::trainer::TrainReport;
 
 /// Writes `out/MODEL.md` (atomically).
 pub(crate) fn write_card(

@@ -1,7 +1,7 @@
 //! Per-epoch metrics: the `metrics.csv` table and the loss / accuracy curves (PNG) of a model
 //! directory, both rewritten whole (atomically) after every epoch.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use musicrec_plot::{Line, LineChart};
 use serde::{Deserialize, Serialize};
@@ -115,4 +115,46 @@ pub fn plot_curves(dir: &Path, history: &[EpochMetrics]) -> Result<()> {
         ],
     )?;
     Ok(())
+}
+
+/// Loss and accuracy of a model on one split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean binary cross-entropy over all windows (and genres).
+    pub loss: f64,
+    /// Track-level accuracy: window probabilities averaged per track, argmax vs label.
+    pub track_acc: f64,
+    /// Window-level accuracy.
+    pub window_acc: f64,
+    pub tracks: usize,
+    pub windows: usize,
+}
+
+/// What [`crate::train`] did.
+#[derive(Clone, Debug)]
+pub struct TrainReport {
+    pub out: PathBuf,
+    /// Every epoch's metrics, including those of earlier sessions of a resumed run.
+    pub history: Vec<EpochMetrics>,
+    /// Epoch of the kept weights (lowest validation loss).
+    pub best_epoch: usize,
+    /// The epoch this session started after (0 for a fresh run).
+    pub resumed_after: usize,
+    /// Stopped because validation loss had not improved for `patience` epochs.
+    pub stopped_early: bool,
+    /// Stopped by `stop_after_epochs` (checkpoint written, no card, no test evaluation).
+    pub interrupted: bool,
+    /// Test-split evaluation of the best weights, when the manifest has a test split.
+    pub test: Option<Evaluation>,
+    /// Training seconds over all sessions.
+    pub training_secs: f64,
+    /// Trainable parameters of the model.
+    pub parameters: usize,
+}
+
+impl TrainReport {
+    /// The metrics of the best epoch.
+    pub fn best(&self) -> Option<&EpochMetrics> {
+        self.history.iter().find(|m| m.epoch == self.best_epoch)
+    }
 }

@@ -37,6 +37,29 @@ pub const FORMAT_VERSION: u32 = 1;
 /// This build's version, written into every model directory.
 pub const MUSICREC_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// A model directory's id, `<arch>-<16 hex>`: blake3 over `config.json` then the weights file.
+/// Catalogs store embeddings under it, so changed weights or settings never mix with old vectors.
+pub fn model_id_of(dir: &Path, arch: &str) -> Result<String> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| TrainError::io(path, source))
+    };
+    Ok(model_id_of_bytes(
+        &read(CONFIG_FILE)?,
+        &read(WEIGHTS_FILE)?,
+        arch,
+    ))
+}
+
+/// The id of a model from the bytes of its `config.json` and weights file (see [`model_id_of`]).
+pub fn model_id_of_bytes(config_json: &[u8], weights: &[u8], arch: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(config_json);
+    hasher.update(weights);
+    let hex = hasher.finalize().to_hex();
+    format!("{arch}-{}", &hex.as_str()[..16])
+}
+
 /// How a model was trained: enough to reproduce or audit it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {

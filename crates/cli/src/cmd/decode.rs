@@ -39,20 +39,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let audio = musicrec_audio::load(&args.input, args.sr)
         .map_err(|err| anyhow::anyhow!("{}: {err}", args.input.display()))?;
     // Written under a temporary name beside the target, then renamed: never a half-written WAV.
-    let dir = match args.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".musicrec-")
-        .suffix(".wav.tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    musicrec_audio::write_wav_f32(tmp.path(), &audio)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    tmp.persist(&args.out)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    musicrec_atomic::write_file_atomically(&args.out, |file| {
+        musicrec_audio::write_wav_f32_to(std::io::BufWriter::new(file), &audio)
+    })
+    .with_context(|| format!("cannot write {}", args.out.display()))?;
     tracing::info!(
         "{}: {} samples at {} Hz ({:.2} s)",
         args.out.display(),

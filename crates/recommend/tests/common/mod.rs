@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use musicrec_catalog::{ScanOptions, SqliteStore, scan};
+use musicrec_catalog::{ScanOptions, scan};
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_testkit::data::gtzan_mini;
 use musicrec_testkit::embedder::FrameStatsEmbedder;
 

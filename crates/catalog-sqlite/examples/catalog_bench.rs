@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use musicrec_catalog::{
-    CatalogStore, FileFacts, ModelInfo, ScanOptions, ScanUpdate, SqliteStore, TrackEmbedding,
-    TrackTags, scan,
+    CatalogStore, FileFacts, ModelInfo, ScanOptions, ScanUpdate, TrackEmbedding, TrackTags, scan,
 };
+use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_testkit::embedder::FrameStatsEmbedder;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

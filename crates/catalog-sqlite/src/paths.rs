@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::CatalogError;
+use musicrec_catalog::CatalogError;
 
 /// `<platform data dir>/catalog.db`, e.g. `~/.local/share/musicrec/catalog.db` on Linux,
 /// `~/Library/Application Support/musicrec/catalog.db` on macOS. Callers override it with an
