@@ -13,6 +13,13 @@ channels averaged as librosa.to_mono does, float32), resamples it with librosa's
 resampler and writes the output as a mono 32-bit float WAV to crates/audio/tests/golden/.
 The Rust test decodes the same excerpt itself, resamples it with musicrec_audio::resample and
 compares. The 16 kHz case reuses 22.05 kHz samples labelled as 16 kHz: only the numbers matter.
+
+Second set (PAIRS): every common rate pair, judged where it matters, on the log-mel. For each
+(from, to) a 0.5 s excerpt at `from` (real 44.1 and 48 kHz recordings; the 22.05 kHz GTZAN clip
+labelled as 8, 11.025, 16 or 22.05 kHz for the other rates) is resampled by librosa (soxr_hq)
+and turned into librosa's log-mel with the front end used at `to` (22.05 kHz: the `librosa`
+preset; 12 kHz: `choi`; 16 kHz: musicnn's STFT, 512/256, 96 mels, dB as the other presets).
+Stored as float32 .npy `[n_mels][n_frames]` (a few KB each): resample_logmel_<from>_to_<to>.npy.
 """
 
 import argparse
@@ -35,6 +42,33 @@ CASES = [
 ]
 
 
+# (rate the excerpt is labelled with, file, start sample); the excerpt is rate // 2 samples.
+SOURCES = {
+    8_000: ("gtzan-mini/jazz/jazz.00000.wav", 22_050),
+    11_025: ("gtzan-mini/jazz/jazz.00000.wav", 22_050),
+    16_000: ("gtzan-mini/jazz/jazz.00000.wav", 22_050),
+    22_050: ("gtzan-mini/jazz/jazz.00000.wav", 22_050),
+    44_100: ("formats/dubstep.wav", 44_100),
+    48_000: ("formats/sax-tenor-24bit-48k.wav", 48_000),
+}
+# target rate -> (n_fft, hop_length, n_mels)
+FRONT_ENDS = {22_050: (2048, 512, 128), 12_000: (512, 256, 96), 16_000: (512, 256, 96)}
+PAIRS = [(a, b) for b in FRONT_ENDS for a in SOURCES if a != b] + [(12_000, 22_050), (22_050, 44_100)]
+
+
+def source_excerpt(data: Path, rate: int) -> np.ndarray:
+    file, start = SOURCES[rate] if rate in SOURCES else SOURCES[22_050]
+    y, _ = sf.read(data / file, dtype="float32", always_2d=True)
+    y = librosa.to_mono(y.T)
+    return np.ascontiguousarray(y[start : start + rate // 2])
+
+
+def log_mel(y: np.ndarray, sr: int) -> np.ndarray:
+    n_fft, hop, n_mels = FRONT_ENDS.get(sr, FRONT_ENDS[22_050])
+    S = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels)
+    return librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0).astype(np.float32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="../shared/data")
@@ -49,6 +83,12 @@ def main() -> None:
         assert out.dtype == np.float32
         sf.write(out_dir / f"resample_{name}.wav", out, target, subtype="FLOAT")
         print(f"{name}: {len(excerpt)} -> {len(out)} samples")
+    for a, b in PAIRS:
+        x = source_excerpt(Path(args.data), a)
+        y = librosa.resample(x, orig_sr=a, target_sr=b, res_type="soxr_hq")
+        mel = log_mel(y, b)
+        np.save(out_dir / f"resample_logmel_{a}_to_{b}.npy", mel)
+        print(f"{a} -> {b}: {len(x)} -> {len(y)} samples, log-mel {mel.shape}")
 
 
 if __name__ == "__main__":

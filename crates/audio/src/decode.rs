@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -18,14 +17,17 @@ use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::well_known::{
-    FORMAT_ID_AIFF, FORMAT_ID_CAF, FORMAT_ID_FLAC, FORMAT_ID_ISOMP4, FORMAT_ID_MP3, FORMAT_ID_WAVE,
+    FORMAT_ID_AIFF, FORMAT_ID_CAF, FORMAT_ID_FLAC, FORMAT_ID_ISOMP4, FORMAT_ID_MP3, FORMAT_ID_OGG,
+    FORMAT_ID_WAVE,
 };
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::{MetadataOptions, RawValue};
+use symphonia::core::packet::Packet;
+use symphonia::core::units::Duration;
 
 use crate::mono::{Downmix, PcmEncoding, Trim};
-use crate::{Audio, AudioError, mp4_gapless, sun_au};
+use crate::{Audio, AudioError, Truncation, mp4_gapless, sun_au};
 
 /// The MP3 synthesis filterbank's own delay (528 + 1 frames). Symphonia removes it only when a
 /// LAME/Lavc tag is present (together with the encoder delay the tag declares). For a file with
@@ -34,6 +36,10 @@ use crate::{Audio, AudioError, mp4_gapless, sun_au};
 /// checked against librosa. The encoder's own delay (576 frames for LAME) stays: only a LAME
 /// tag can declare it.
 const MP3_DECODER_DELAY: u64 = 529;
+
+/// How far a lossy stream may fall short of the length its container declares (encoder delay
+/// and padding, a few codec frames) before it counts as truncated.
+const LOSSY_LENGTH_SLACK: u64 = 8192;
 
 /// Upper bound on how many output samples may be reserved per input byte before decoding.
 /// A header may lie about its length; this keeps a 100-byte fuzz input from reserving gigabytes,
@@ -91,32 +97,69 @@ impl Input {
     }
 }
 
-/// Decodes `path` to mono f32 at its own sample rate.
+/// Decodes `path` to mono f32 at its own sample rate. A file whose container declares an exact
+/// length (WAV, AIFF, CAF, FLAC, `.au`) and holds less is an [`AudioError::Truncated`]; a lossy
+/// stream that stops mid-packet is returned with [`Audio::truncation`] set.
 pub fn decode_file(path: impl AsRef<Path>) -> Result<Audio, AudioError> {
-    decode_input(Input::File(path.as_ref().to_path_buf()), None)
+    complete(decode_input(
+        Input::File(path.as_ref().to_path_buf()),
+        None,
+    )?)
 }
 
-/// Decodes an in-memory file; `extension_hint` (e.g. `"mp3"`) only speeds up probing.
+/// Decodes `path` like [`decode_file`], but a truncated file is analysed as far as it can be
+/// read (as players do): when at least `min_duration_secs` of audio decoded, the samples come
+/// back with [`Audio::truncation`] saying so; otherwise the file is [`AudioError::Truncated`].
+pub fn decode_file_partial(
+    path: impl AsRef<Path>,
+    min_duration_secs: f64,
+) -> Result<Audio, AudioError> {
+    let audio = decode_input(Input::File(path.as_ref().to_path_buf()), None)?;
+    let audio_secs = audio.duration_secs();
+    if let Some(truncation) = audio.truncation.clone()
+        && audio_secs < min_duration_secs
+    {
+        complete(audio)?;
+        return Err(AudioError::Corrupt(format!(
+            "{truncation}; {audio_secs:.1} s readable, under the {min_duration_secs} s minimum"
+        )));
+    }
+    Ok(audio)
+}
+
+/// Decodes an in-memory file; `extension_hint` (e.g. `"mp3"`) only speeds up probing. Truncation
+/// is handled as in [`decode_file`].
 pub fn decode_bytes(bytes: Vec<u8>, extension_hint: Option<&str>) -> Result<Audio, AudioError> {
-    decode_input(Input::Bytes(SharedBytes(Arc::new(bytes))), extension_hint)
+    complete(decode_input(
+        Input::Bytes(SharedBytes(Arc::new(bytes))),
+        extension_hint,
+    )?)
+}
+
+/// The strict reading: short of an exactly declared length is an error, as it always was.
+fn complete(audio: Audio) -> Result<Audio, AudioError> {
+    match &audio.truncation {
+        Some(Truncation {
+            decoded_frames,
+            declared_frames: Some(declared_frames),
+            ..
+        }) => Err(AudioError::Truncated {
+            decoded_frames: *decoded_frames,
+            declared_frames: *declared_frames,
+        }),
+        _ => Ok(audio),
+    }
 }
 
 fn decode_input(input: Input, extension_hint: Option<&str>) -> Result<Audio, AudioError> {
     // Decoders are third-party code fed untrusted bytes: a panic inside one must become an
     // error for this one file, not take down a batch job that is decoding thousands.
-    catch_unwind(AssertUnwindSafe(|| {
-        decode_input_unguarded(&input, extension_hint)
-    }))
-    .unwrap_or_else(|payload| {
-        let reason = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(AudioError::Corrupt(AudioError::one_line(format_args!(
-            "decoder panicked: {reason}"
-        ))))
+    crate::quiet_panic::catch_unwind_quietly(|| {
+        let audio = decode_input_unguarded(&input, extension_hint)?;
+        check_sample_values(&audio.samples)?;
+        Ok(audio)
     })
+    .unwrap_or_else(|reason| Err(AudioError::Corrupt(format!("decoder panicked: {reason}"))))
 }
 
 fn decode_input_unguarded(
@@ -138,6 +181,43 @@ fn decode_input_unguarded(
         };
     }
     decode_with_symphonia(input, extension_hint, byte_len, true)
+}
+
+/// Largest sample magnitude accepted from a decoder: 2^20, 120 dB above full scale.
+/// Float WAV/CAF/AIFF samples are stored as they are, so a damaged file can hold NaN, infinity or
+/// absurd values such as 1e38; those would poison every later stage (an FFT of them gives NaN
+/// or infinity, on which rubato's inverse FFT panics), and no real recording exceeds full
+/// scale by a factor of a million. The whole file is rejected rather than the values zeroed:
+/// such damage is rarely confined to a few samples, and a silent repair would hide it.
+pub(crate) const MAX_SAMPLE_MAGNITUDE: f32 = 1_048_576.0;
+
+/// Rejects audio holding a non-finite or absurdly large sample; see [`MAX_SAMPLE_MAGNITUDE`].
+pub(crate) fn check_sample_values(samples: &[f32]) -> Result<(), AudioError> {
+    // A branch-free fold over each chunk (NaN fails `<=`), so the common all-valid case
+    // vectorises; the position is only searched for once a bad chunk is known to exist.
+    const CHUNK: usize = 4096;
+    for (index, chunk) in samples.chunks(CHUNK).enumerate() {
+        let valid = chunk
+            .iter()
+            .fold(true, |ok, &x| ok & (x.abs() <= MAX_SAMPLE_MAGNITUDE));
+        if !valid {
+            let offset = chunk
+                .iter()
+                .position(|x| !(x.abs() <= MAX_SAMPLE_MAGNITUDE))
+                .unwrap_or(0);
+            let at = index * CHUNK + offset;
+            let value = chunk[offset];
+            let what = if value.is_finite() {
+                format!("a sample of magnitude {:e}", value.abs())
+            } else {
+                format!("a non-finite sample ({value})")
+            };
+            return Err(AudioError::Corrupt(format!(
+                "{what} at mono sample {at}: the sample data is damaged"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Symphonia's codecs plus libopus, built once.
@@ -238,28 +318,20 @@ fn decode_with_symphonia(
 
     let mut failed_packets = 0u64;
     let mut last_error = None;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(packet)) => packet,
-            // End of stream; ResetRequired means a chained stream with new parameters, which
-            // a single-clip loader treats as the end of the clip.
-            Ok(None) | Err(SymphoniaError::ResetRequired) => break,
-            // A demuxer error mid-stream (e.g. the data stops early) ends the stream like a
-            // player would; the truncation check below decides whether that is acceptable.
-            Err(err) => {
-                tracing::debug!("demuxer stopped: {err}");
-                last_error = Some(err.to_string());
-                break;
-            }
-        };
-        if packet.track_id != track.id {
-            continue;
-        }
+    let mut demuxer_error = None;
+    // Ogg: symphonia derives each packet's end trim from its page's granule position, so a page
+    // whose granule position runs backwards (some ffmpeg filter graphs write such streams) cuts
+    // whole packets short, and the loss accumulates. ffmpeg and libsndfile decode every packet
+    // and use the granule position only to trim the padding of the final page; so is done here:
+    // each packet is held back until the next one arrives, and only the last keeps its end trim.
+    let keep_only_final_end_trim = format_id == FORMAT_ID_OGG;
+    let mut held_back: Option<Packet> = None;
+    let mut decode_packet = |packet: &Packet, mono: &mut Downmix| -> Result<(), AudioError> {
         if let Some(encoding) = raw_pcm {
             mono.push_interleaved(&packet.data, declared_channels, encoding);
-            continue;
+            return Ok(());
         }
-        match decoder.decode(&packet) {
+        match decoder.decode(packet) {
             Ok(buffer) => mono.push_buffer(&buffer)?,
             // Corrupt packets are skipped like players do; only a file with nothing decodable
             // at all is an error.
@@ -273,7 +345,38 @@ fn decode_with_symphonia(
             }
             Err(err) => return Err(classify_stream_error(err)),
         }
+        Ok(())
+    };
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            // End of stream; ResetRequired means a chained stream with new parameters, which
+            // a single-clip loader treats as the end of the clip.
+            Ok(None) | Err(SymphoniaError::ResetRequired) => break,
+            // A demuxer error mid-stream (e.g. the data stops early) ends the stream like a
+            // player would; the truncation check below decides whether that is acceptable.
+            Err(err) => {
+                tracing::debug!("demuxer stopped: {err}");
+                demuxer_error = Some(AudioError::one_line(&err));
+                break;
+            }
+        };
+        if packet.track_id != track.id {
+            continue;
+        }
+        if keep_only_final_end_trim {
+            if let Some(mut previous) = held_back.replace(packet) {
+                previous.trim_end = Duration::ZERO;
+                decode_packet(&previous, &mut mono)?;
+            }
+            continue;
+        }
+        decode_packet(&packet, &mut mono)?;
     }
+    if let Some(last) = held_back {
+        decode_packet(&last, &mut mono)?;
+    }
+    let last_error = demuxer_error.clone().or(last_error);
     if failed_packets > 0 {
         tracing::debug!("skipped {failed_packets} undecodable packets");
     }
@@ -289,25 +392,46 @@ fn decode_with_symphonia(
         });
     }
     // Lossless containers declare an exact frame count: fewer decoded frames means the data
-    // stops early. Lossy demuxers may only estimate their length, so they are not checked.
+    // stops early. Lossy demuxers may only estimate their length, so for them only a demuxer
+    // error (the data stops in the middle of a packet or page) marks the file truncated.
     let exact_length = [
         FORMAT_ID_WAVE,
         FORMAT_ID_AIFF,
         FORMAT_ID_CAF,
         FORMAT_ID_FLAC,
     ];
-    if let Some(declared_frames) = track.num_frames
-        && exact_length.contains(&format_id)
-        && decoded_frames < declared_frames
-    {
-        return Err(AudioError::Truncated {
+    let truncation = match track.num_frames {
+        Some(declared_frames)
+            if exact_length.contains(&format_id) && decoded_frames < declared_frames =>
+        {
+            Some(Truncation {
+                decoded_frames,
+                declared_frames: Some(declared_frames),
+                reason: demuxer_error
+                    .unwrap_or_else(|| "the stream ends before its declared length".into()),
+            })
+        }
+        // A lossy stream's declared length (e.g. an MP3's Xing/Info frame count) is not exact
+        // enough to refuse a file over, but a stream that stops well short of it was cut off.
+        Some(declared_frames) if decoded_frames + LOSSY_LENGTH_SLACK < declared_frames => {
+            Some(Truncation {
+                decoded_frames,
+                declared_frames: None,
+                reason: demuxer_error.unwrap_or_else(|| {
+                    format!("the stream stops {decoded_frames} frames into the {declared_frames} its header declares")
+                }),
+            })
+        }
+        _ => demuxer_error.map(|reason| Truncation {
             decoded_frames,
-            declared_frames,
-        });
-    }
+            declared_frames: None,
+            reason,
+        }),
+    };
     Ok(Audio {
         samples,
         sample_rate,
+        truncation,
     })
 }
 

@@ -5,7 +5,7 @@
 //!   content. Output is the mean of the channels (as `librosa.load(mono=True)`), at the file's
 //!   own rate, with the encoder delay and padding the file declares removed.
 //! - [`resample`]: rubato FFT resampler, librosa-compatible length and timing.
-//! - [`load`]: both in one call; [`write_wav_f32`] for debugging and golden files.
+//! - [`load`]: both in one call ([`load_partial`]: keep what a truncated file holds); [`write_wav_f32`] for debugging and golden files.
 //!
 //! Every failure is an [`AudioError`] whose `Display` is one line without the path; no input,
 //! however malformed, makes these functions panic.
@@ -14,13 +14,15 @@ mod decode;
 mod error;
 mod mono;
 mod mp4_gapless;
+mod quiet_panic;
 mod resample;
 mod sun_au;
 
 use std::path::Path;
 
-pub use decode::{decode_bytes, decode_file};
+pub use decode::{decode_bytes, decode_file, decode_file_partial};
 pub use error::AudioError;
+pub use quiet_panic::catch_unwind_quietly;
 pub use resample::{resample, resampled_len};
 
 /// File extensions (lower case) treated as audio when folders are walked (the catalog's library
@@ -47,6 +49,37 @@ pub struct Audio {
     pub samples: Vec<f32>,
     /// Samples per second.
     pub sample_rate: u32,
+    /// Set when the file ends early and `samples` hold only what could be read (see
+    /// [`decode_file_partial`]); `None` for a complete file.
+    pub truncation: Option<Truncation>,
+}
+
+/// How a file was cut short: what a player would still play, and why it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncation {
+    /// Frames (samples per channel) decoded before the data ran out.
+    pub decoded_frames: u64,
+    /// Frames the header declares, when the container states an exact length.
+    pub declared_frames: Option<u64>,
+    /// One line: why decoding stopped.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.declared_frames {
+            Some(declared) => write!(
+                f,
+                "truncated: decoded {} of the {declared} frames the header declares",
+                self.decoded_frames
+            ),
+            None => write!(
+                f,
+                "truncated: the data stops after {} frames ({})",
+                self.decoded_frames, self.reason
+            ),
+        }
+    }
 }
 
 impl Audio {
@@ -61,11 +94,25 @@ impl Audio {
 
 /// [`decode_file`], then [`resample`] when `target_sr` is given and differs from the file's.
 pub fn load(path: impl AsRef<Path>, target_sr: Option<u32>) -> Result<Audio, AudioError> {
-    let audio = decode_file(path)?;
+    resample_to(decode_file(path)?, target_sr)
+}
+
+/// [`decode_file_partial`], then [`resample`] like [`load`]: a truncated file whose readable
+/// part lasts at least `min_duration_secs` comes back flagged in [`Audio::truncation`].
+pub fn load_partial(
+    path: impl AsRef<Path>,
+    target_sr: Option<u32>,
+    min_duration_secs: f64,
+) -> Result<Audio, AudioError> {
+    resample_to(decode_file_partial(path, min_duration_secs)?, target_sr)
+}
+
+fn resample_to(audio: Audio, target_sr: Option<u32>) -> Result<Audio, AudioError> {
     match target_sr {
         Some(target) if target != audio.sample_rate => Ok(Audio {
             samples: resample(&audio.samples, audio.sample_rate, target)?,
             sample_rate: target,
+            truncation: audio.truncation,
         }),
         _ => Ok(audio),
     }

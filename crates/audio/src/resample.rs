@@ -1,56 +1,25 @@
-//! Sample-rate conversion with rubato's synchronous FFT resampler, matched to librosa's
-//! default `librosa.resample(..., res_type="soxr_hq")` in output length and timing.
+//! Sample-rate conversion with libsoxr (the `soxr` crate's bindings to the system library) at
+//! soxr's HQ recipe, i.e. exactly what librosa's default `librosa.resample(...,
+//! res_type="soxr_hq")` runs (python-soxr is the same libsoxr 0.1.3), then librosa's length.
 //!
-//! Why `rubato::Fft`: for a fixed ratio it is rubato's highest-quality *and* fastest resampler
-//! (a windowed-sinc filter applied by overlap-add FFT convolution, no per-sample
-//! interpolation). The filter length equals the FFT block on the input side, so the block size
-//! is the quality knob: [`LOW_RATE_TAPS`] taps at the lower rate gives a transition band narrow
-//! enough to track soxr's HQ filter (passband flat to ~91% of the output Nyquist) on music;
-//! the measured difference is in `tests/resample_golden.rs`. Rubato's startup delay is
-//! trimmed by `process_all`, so output sample k sits at input time k * from / to, as in soxr.
+//! Why libsoxr and not rubato (the previous resampler, a windowed-sinc FFT resampler): chosen by
+//! measurement against librosa on every common rate pair (8, 11.025, 16, 44.1, 48 kHz to and
+//! from 12, 16 and 22.05 kHz; `scripts/golden/resample.py`, `tests/resample_golden.rs`). With
+//! the same recipe libsoxr's output equals librosa's to float rounding (log-mel p99 ~1e-4 dB),
+//! whereas rubato's filter (tuned: 320 taps at the lower rate, Blackman-Harris) differs in
+//! the transition band just below the lower Nyquist: 16 -> 22.05 kHz gave a log-mel p99 of
+//! 1.65 dB (the bar is 1 dB), and no filter length brought every pair under it. libsoxr was
+//! also faster on every pair we timed (the numbers are in the report of issue 18 and in
+//! `examples/timing.rs`). It needs `libsoxr-dev` at build time (.ci/apt/audio.txt).
 
-use rubato::audioadapter_buffers::direct::SequentialSlice;
-use rubato::{Fft, FixedSync, Resampler, WindowFunction};
+use soxr::Soxr;
+use soxr::format::Mono;
+use soxr::params::{QualityRecipe, QualitySpec, RuntimeSpec};
 
 use crate::AudioError;
 
-/// Anti-aliasing filter length, counted in samples at the lower of the two rates. Rubato's
-/// filter (BlackmanHarris2-windowed sinc, cutoff set by the length) then has about the same
-/// transition band as soxr's HQ filter; 256, 384, 512 or 1024 all agree less with soxr_hq on
-/// real music (e.g. 44.1 -> 22.05 kHz: 41, 42, 41, 36 dB against 55 dB at 320; numbers from
-/// `scripts/golden/resample.py` inputs).
-const LOW_RATE_TAPS: usize = 320;
-
-/// Largest FFT block accepted: rates whose ratio reduces to huge coprime terms (e.g.
-/// 44 100 -> 44 099 Hz) would need a multi-megabyte transform per block.
-const MAX_FFT_BLOCK: usize = 1 << 20;
-
-/// Input-side FFT block for rubato: a whole, *even* number of minimal blocks
-/// (`from / gcd(from, to)` in, `to / gcd` out) as close as possible to [`LOW_RATE_TAPS`] taps
-/// at the lower of the two rates. `None` when the rates are so nearly coprime that the block
-/// would exceed [`MAX_FFT_BLOCK`].
-///
-/// Even, because rubato centres its filter at `len / 2` and trims a delay of `out_len / 2`: an
-/// odd length on either side leaves a half-sample time shift (measured: 16 dB instead of
-/// 79 dB agreement with soxr on 48 kHz -> 22.05 kHz).
-fn fft_block_in(from_hz: u32, to_hz: u32) -> Option<usize> {
-    let gcd = u64::from(gcd(from_hz, to_hz));
-    let (min_in, min_out) = (u64::from(from_hz) / gcd, u64::from(to_hz) / gcd);
-    let target_in = LOW_RATE_TAPS as f64 * f64::from(from_hz) / f64::from(from_hz.min(to_hz));
-    let mut blocks = ((target_in / min_in as f64).round() as u64).max(1);
-    if blocks % 2 == 1 && (min_in % 2 == 1 || min_out % 2 == 1) {
-        blocks += 1;
-    }
-    let (block_in, block_out) = (blocks * min_in, blocks * min_out);
-    (block_in.max(block_out) <= MAX_FFT_BLOCK as u64).then_some(block_in as usize)
-}
-
-fn gcd(mut a: u32, mut b: u32) -> u32 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
+/// Input fed to libsoxr per call: bounds its internal buffering, not the result.
+const CHUNK: usize = 1 << 16;
 
 /// Output length librosa gives: `int(np.ceil(len * (to / from)))`, computed in f64 exactly as
 /// numpy does so that the two agree even where the rounding is at the last bit.
@@ -58,8 +27,13 @@ pub fn resampled_len(input_len: usize, from_hz: u32, to_hz: u32) -> usize {
     (input_len as f64 * (f64::from(to_hz) / f64::from(from_hz))).ceil() as usize
 }
 
-/// Resamples mono `samples` from `from_hz` to `to_hz`; see the module doc for quality and
-/// timing. Returns exactly [`resampled_len`] samples.
+/// What python-soxr returns before librosa pads it: `(size_t)(len * to / from + 0.5)`.
+fn soxr_len(input_len: usize, from_hz: u32, to_hz: u32) -> usize {
+    (input_len as f64 * f64::from(to_hz) / f64::from(from_hz) + 0.5) as usize
+}
+
+/// Resamples mono `samples` from `from_hz` to `to_hz` as librosa's `soxr_hq` does; returns
+/// exactly [`resampled_len`] samples (soxr's rounded length, zero-padded to librosa's ceiling).
 pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, AudioError> {
     if from_hz == 0 || to_hz == 0 {
         return Err(AudioError::Resample(format!(
@@ -73,28 +47,44 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, A
     if samples.is_empty() {
         return Ok(Vec::new());
     }
-    let block_in = fft_block_in(from_hz, to_hz).ok_or_else(|| {
-        AudioError::Resample(format!(
-            "{from_hz} Hz -> {to_hz} Hz reduces to a ratio too fine for a synchronous resampler"
-        ))
+    // Decoded audio is already checked; this guards callers that build samples themselves.
+    crate::decode::check_sample_values(samples).map_err(|_| {
+        AudioError::Resample("the input holds non-finite or absurdly large samples".into())
     })?;
-    let mut resampler = Fft::<f32>::new_custom(
-        from_hz as usize,
-        to_hz as usize,
-        block_in,
-        1,
-        1,
-        WindowFunction::BlackmanHarris2,
-        FixedSync::Both,
+    let soxr_error = |err: soxr::Error| AudioError::Resample(AudioError::one_line(err));
+    let mut resampler = Soxr::<Mono<f32>>::new_with_params(
+        f64::from(from_hz),
+        f64::from(to_hz),
+        QualitySpec::new(QualityRecipe::high()),
+        // One thread: callers parallelise across files.
+        RuntimeSpec::new(1),
     )
-    .map_err(|err| AudioError::Resample(AudioError::one_line(err)))?;
-    let input = SequentialSlice::new(samples, 1, samples.len())
-        .map_err(|err| AudioError::Resample(AudioError::one_line(err)))?;
-    let output = resampler
-        .process_all(&input, samples.len(), None)
-        .map_err(|err| AudioError::Resample(AudioError::one_line(err)))?;
-    let mut resampled = output.take_data();
-    // Rubato computes the length from its own f64 ratio; librosa's may differ by the last bit.
-    resampled.resize(out_len, 0.0);
-    Ok(resampled)
+    .map_err(soxr_error)?;
+
+    let keep = soxr_len(samples.len(), from_hz, to_hz).min(out_len);
+    let mut out = vec![0.0f32; out_len];
+    let mut produced = 0;
+    let mut input = samples;
+    while !input.is_empty() && produced < keep {
+        let chunk = &input[..input.len().min(CHUNK)];
+        let done = resampler
+            .process(chunk, &mut out[produced..keep])
+            .map_err(soxr_error)?;
+        produced += done.output_frames;
+        input = &input[done.input_frames..];
+        if done.input_frames == 0 && done.output_frames == 0 {
+            break;
+        }
+    }
+    while produced < keep {
+        let drained = resampler
+            .drain(&mut out[produced..keep])
+            .map_err(soxr_error)?;
+        if drained == 0 {
+            break;
+        }
+        produced += drained;
+    }
+    // `out` already holds zeros past `produced`: librosa's `fix_length` pad.
+    Ok(out)
 }

@@ -98,15 +98,14 @@ pub(crate) fn decode<R: Read + Seek>(reader: R, byte_len: u64) -> Result<Audio, 
     }
 
     let decoded_frames = mono.decoded_frames;
-    if let Some(declared) = declared_bytes {
-        let declared_frames = declared / frame_bytes;
-        if decoded_frames < declared_frames {
-            return Err(AudioError::Truncated {
-                decoded_frames,
-                declared_frames,
-            });
-        }
-    }
+    let truncation = declared_bytes
+        .map(|declared| declared / frame_bytes)
+        .filter(|&declared_frames| decoded_frames < declared_frames)
+        .map(|declared_frames| crate::Truncation {
+            decoded_frames,
+            declared_frames: Some(declared_frames),
+            reason: "the sample data ends before the length the header declares".into(),
+        });
     if mono.len() == 0 {
         return Err(AudioError::Empty(
             "the .au file holds no sample data".into(),
@@ -115,6 +114,7 @@ pub(crate) fn decode<R: Read + Seek>(reader: R, byte_len: u64) -> Result<Audio, 
     Ok(Audio {
         samples: mono.finish(),
         sample_rate: info.sample_rate,
+        truncation,
     })
 }
 

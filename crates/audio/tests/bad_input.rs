@@ -164,6 +164,7 @@ fn resample_rejects_zero_rates_and_write_rejects_rate_zero() {
     let audio = musicrec_audio::Audio {
         samples: vec![0.0; 4],
         sample_rate: 0,
+        truncation: None,
     };
     assert!(write_wav_f32(dir.path().join("x.wav"), &audio).is_err());
 }
@@ -175,8 +176,44 @@ fn written_float_wav_round_trips() {
     let audio = musicrec_audio::Audio {
         samples: (0..1000).map(|i| (i as f32 * 0.01).sin() * 0.7).collect(),
         sample_rate: 16_000,
+        truncation: None,
     };
     write_wav_f32(&path, &audio).unwrap();
     assert_eq!(decode_file(&path).unwrap(), audio);
     assert_eq!(hound_mono(&path), (audio.samples.clone(), 16_000));
+}
+
+/// A float WAV whose data holds NaN, infinity or an absurd magnitude (what byte damage in
+/// float samples produces) is rejected at decode with the reason, and `resample` refuses such
+/// samples instead of panicking inside rubato's FFT.
+#[test]
+fn non_finite_float_samples_are_rejected() {
+    for (bad, expected) in [
+        (f32::NAN, "non-finite sample (NaN)"),
+        (f32::INFINITY, "non-finite sample (inf)"),
+        (f32::NEG_INFINITY, "non-finite sample (-inf)"),
+        (3.0e30, "magnitude 3e30"),
+    ] {
+        let mut samples: Vec<f32> = (0..20_000).map(|i| (i as f32 * 0.01).sin() * 0.5).collect();
+        samples[12_345] = bad;
+        let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let wav = wav_bytes(3, 1, 44_100, 32, data.len() as u32, &data);
+        let err = decode_bytes(wav, None).unwrap_err();
+        assert!(matches!(err, AudioError::Corrupt(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains(expected) && text.contains("at mono sample 12345"),
+            "{text}"
+        );
+        assert_one_line(&err);
+
+        let err = resample(&samples, 44_100, 22_050).unwrap_err();
+        assert!(matches!(err, AudioError::Resample(_)), "{err:?}");
+    }
+    // Loud but plausible float audio (well above full scale) still decodes.
+    let loud: Vec<u8> = (0..20_000)
+        .flat_map(|i| ((i as f32 * 0.01).sin() * 1000.0).to_le_bytes())
+        .collect();
+    let wav = wav_bytes(3, 1, 44_100, 32, loud.len() as u32, &loud);
+    assert_eq!(decode_bytes(wav, None).unwrap().samples.len(), 20_000);
 }
