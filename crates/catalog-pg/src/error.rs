@@ -31,7 +31,7 @@ pub(crate) fn db_error(label: &str, err: postgres::Error) -> CatalogError {
     };
     CatalogError::Io {
         path: PathBuf::from(label),
-        source: std::io::Error::other(one_line(message)),
+        cause: std::io::Error::other(one_line(message)),
     }
 }
 

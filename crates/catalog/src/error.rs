@@ -20,19 +20,21 @@ pub enum CatalogError {
         /// The catalog file.
         path: PathBuf,
     },
-    /// An SQLite error.
+    /// An SQLite error. (Not `#[from]`: that would also make it the `source()`, and a report of
+    /// the error chain would say the cause twice; the `From` impl is below.)
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// Applying the schema migrations failed.
     #[error("schema migration failed: {0}")]
     Migration(String),
     /// A file or folder could not be read or created.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The path involved.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error: said in the message, so deliberately not the `source()` (a
+        /// report of the chain would say it twice).
+        cause: std::io::Error,
     },
     /// The model id is not registered in the catalog.
     #[error("unknown model {0:?}")]
@@ -60,6 +62,12 @@ pub enum CatalogError {
     /// The platform has no data directory (no home directory).
     #[error("no platform data directory (no home directory?); pass a catalog path explicitly")]
     NoDataDir,
+}
+
+impl From<rusqlite::Error> for CatalogError {
+    fn from(err: rusqlite::Error) -> Self {
+        CatalogError::Sqlite(err)
+    }
 }
 
 impl From<rusqlite_migration::Error> for CatalogError {

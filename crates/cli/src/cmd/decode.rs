@@ -43,9 +43,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => std::path::Path::new("."),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".musicrec-")
-        .suffix(".wav.tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".musicrec-").suffix(".wav.tmp");
+    // A temporary file is private (0600); the WAV it becomes is an ordinary file: 0666 less the
+    // umask, 0644 as a rule.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder
         .tempfile_in(dir)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     musicrec_audio::write_wav_f32(tmp.path(), &audio)
