@@ -29,6 +29,6 @@ pub(crate) fn db_error(label: &str, err: postgres::Error) -> CatalogError {
     };
     CatalogError::Database {
         message: format!("{label}: {}", one_line(message)),
-        source: Some(Box::new(err)),
+        cause: Some(Box::new(err)),
     }
 }

@@ -132,9 +132,9 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| CatalogError::Io {
+            std::fs::create_dir_all(parent).map_err(|cause| CatalogError::Io {
                 path: parent.to_path_buf(),
-                source,
+                cause,
             })?;
         }
         if path.is_dir() {

@@ -22,26 +22,27 @@ pub enum CatalogError {
     },
     /// The database failed (SQLite or PostgreSQL: a constraint, a lost connection, a locked
     /// file, ...). Each backend maps its driver's error here, keeping the message on one line
-    /// and the driver's error as the source.
+    /// and the driver's error beside it.
     #[error("database error: {message}")]
     Database {
         /// The database's message (for PostgreSQL with the database URL without password,
         /// severity and SQLSTATE).
         message: String,
-        /// The driver's error.
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        /// The driver's error, kept for inspection. Its text is already in `message`, so it is
+        /// deliberately not the `source()`: a report of the error chain would say it twice.
+        cause: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// Applying the schema migrations failed.
     #[error("schema migration failed: {0}")]
     Migration(String),
     /// A file or folder could not be read or created.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The path involved.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error: said in the message, so deliberately not the `source()` (a
+        /// report of the chain would say it twice).
+        cause: std::io::Error,
     },
     /// The model id is not registered in the catalog.
     #[error("unknown model {0:?}")]
@@ -73,11 +74,11 @@ pub enum CatalogError {
 
 impl CatalogError {
     /// A [`CatalogError::Database`] from a driver's error: its message on one line, the error
-    /// kept as the source.
+    /// kept beside it.
     pub fn database(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         CatalogError::Database {
             message: one_line(&err),
-            source: Some(Box::new(err)),
+            cause: Some(Box::new(err)),
         }
     }
 }

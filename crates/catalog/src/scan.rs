@@ -142,9 +142,9 @@ where
     let roots = roots
         .iter()
         .map(|root| {
-            std::fs::canonicalize(root).map_err(|source| CatalogError::Io {
+            std::fs::canonicalize(root).map_err(|cause| CatalogError::Io {
                 path: root.clone(),
-                source,
+                cause,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -603,9 +603,9 @@ pub fn list_audio_files(roots: &[PathBuf], options: &ScanOptions) -> Result<Audi
     let roots = roots
         .iter()
         .map(|root| {
-            std::fs::canonicalize(root).map_err(|source| CatalogError::Io {
+            std::fs::canonicalize(root).map_err(|cause| CatalogError::Io {
                 path: root.clone(),
-                source,
+                cause,
             })
         })
         .collect::<Result<Vec<_>>>()?;

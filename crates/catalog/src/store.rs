@@ -228,7 +228,9 @@ pub trait CatalogStore: Send {
 
     /// Resolves what a user typed: a stored path, "artist - title" (every " - " is tried as the
     /// separator), or a title. Several exact matches are [`TrackMatch::Ambiguous`]; without an
-    /// exact match, up to 20 text-search hits are offered as candidates.
+    /// exact match, the text search decides: one hit is the answer, and so is the one hit whose
+    /// file name (with or without extension) is the query, ignoring case, since untagged files are
+    /// known by their names; otherwise up to 20 hits are offered as candidates.
     fn find_track(&self, query: &str) -> Result<TrackMatch> {
         let query = query.trim();
         if query.is_empty() {
@@ -261,10 +263,23 @@ pub trait CatalogStore: Send {
         {
             candidates = self.search(title, 0, 20)?.items;
         }
-        Ok(if candidates.is_empty() {
-            TrackMatch::NotFound
-        } else {
-            TrackMatch::Ambiguous(candidates)
+        if candidates.len() > 1 {
+            let folded = query.to_lowercase();
+            let named = |track: &Track| {
+                [track.path.file_name(), track.path.file_stem()]
+                    .into_iter()
+                    .flatten()
+                    .any(|name| name.to_string_lossy().to_lowercase() == folded)
+            };
+            let mut by_name = candidates.iter().filter(|t| named(t));
+            if let (Some(track), None) = (by_name.next(), by_name.next()) {
+                return Ok(TrackMatch::Found(Box::new(track.clone())));
+            }
+        }
+        Ok(match candidates.len() {
+            0 => TrackMatch::NotFound,
+            1 => TrackMatch::Found(Box::new(candidates.remove(0))),
+            _ => TrackMatch::Ambiguous(candidates),
         })
     }
 }

@@ -14,6 +14,9 @@ use crate::TrackTags;
 
 /// Reads the primary tag (or the first tag present) of `path`.
 pub fn read_tags(path: &Path) -> TrackTags {
+    // Lofty logs odd tags as warnings that do not name the file; this span puts the name on each
+    // of its lines. At WARN level so that it is on whenever those warnings are shown.
+    let _file = tracing::warn_span!("tags", file = %path.display()).entered();
     let probe = match Probe::open(path).map(|probe| probe.guess_file_type()) {
         Ok(Ok(probe)) => probe,
         Ok(Err(err)) => {

@@ -207,7 +207,8 @@ pub struct GenreCentroid {
 pub enum TrackMatch {
     /// Exactly one track matches.
     Found(Box<Track>),
-    /// Several tracks match (or only approximate matches exist): the caller should ask.
+    /// Several tracks match (exactly, or approximately with none named as typed): the caller
+    /// should ask.
     Ambiguous(Vec<Track>),
     /// Nothing matches.
     NotFound,

@@ -373,13 +373,20 @@ fn tags_are_read_and_tracks_found_by_artist_and_title() {
         }
         tag.save_to_path(&path, WriteOptions::default()).unwrap();
     }
+    // Untagged files, known by their names.
+    for (clip, name) in [
+        ("classical/classical.00001.wav", "Frontiers.wav"),
+        ("disco/disco.00001.wav", "frontiers live.wav"),
+    ] {
+        std::fs::copy(gtzan.join(clip), lib.join(name)).unwrap();
+    }
     let mut store = SqliteStore::open_in_memory().unwrap();
     let report = run_scan(
         &mut store,
         &lib,
         &FrameStatsEmbedder::new(MODEL, Duration::ZERO),
     );
-    assert_eq!(report.added, 4, "tagged WAVs still decode: {report:?}");
+    assert_eq!(report.added, 6, "tagged WAVs still decode: {report:?}");
 
     let found = |query: &str| store.find_track(query).unwrap();
     let TrackMatch::Found(track) = found("  muddy WATERS - hoochie coochie man ") else {
@@ -400,11 +407,26 @@ fn tags_are_read_and_tracks_found_by_artist_and_title() {
         TrackMatch::Found(_)
     ));
     assert!(matches!(found("Cecilia"), TrackMatch::Found(_)));
-    // No exact match: candidates from the text search.
-    let TrackMatch::Ambiguous(candidates) = found("Muddy Waters - Hoochie") else {
+    // No exact match: the text search's only hit is the answer.
+    let TrackMatch::Found(approximate) = found("Muddy Waters - Hoochie") else {
+        panic!("one approximate match is the answer");
+    };
+    assert_eq!(
+        approximate.display_name(),
+        "Muddy Waters - Hoochie Coochie Man"
+    );
+    // Untagged files: the one named as typed, else the only hit, else all hits.
+    let file_name = |m: TrackMatch| match m {
+        TrackMatch::Found(t) => t.path.file_name().unwrap().to_string_lossy().into_owned(),
+        other => panic!("expected one match, got {other:?}"),
+    };
+    assert_eq!(file_name(found("FRONTIERS")), "Frontiers.wav");
+    assert_eq!(file_name(found("frontiers.wav")), "Frontiers.wav");
+    assert_eq!(file_name(found("frontiers l")), "frontiers live.wav");
+    let TrackMatch::Ambiguous(candidates) = found("frontier") else {
         panic!("expected candidates");
     };
-    assert_eq!(candidates.len(), 1);
+    assert_eq!(candidates.len(), 2);
     assert!(matches!(found("nobody - nothing"), TrackMatch::NotFound));
     // By path.
     let path = lib.join("1.wav").canonicalize().unwrap();

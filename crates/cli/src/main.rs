@@ -1,12 +1,18 @@
 //! `musicrec`: the thin command-line front of the pipeline. Each subcommand lives in `cmd/` and only
 //! parses arguments, calls the stage crates and reports; no stage logic lives here.
 
+// First: the `outln!`/`out!` macros the commands print with.
+#[macro_use]
+mod stdout;
+
 mod allocator;
 mod cmd;
 mod default_model;
 mod embedder;
 mod output;
+mod progress;
 mod store;
+mod table;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -17,7 +23,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Content-based music recommender: audio -> log-mel -> CNN/CRNN embeddings -> similar songs.
 #[derive(Parser, Debug)]
-#[command(name = "musicrec", version, about, long_about = None, propagate_version = true)]
+#[command(name = "musicrec", version, about, long_about = None, propagate_version = true,
+    after_help = "\
+Exit status:
+  0  done. Files that could not be read are listed on stderr (and by `scan --failed`); a library \
+with a few broken files is not a failure.
+  1  some of the files named on the command line failed (predict, features, dataset prepare, \
+eval-recs); the others were processed.
+  2  nothing could be done: bad arguments, no catalog, an unreadable model, no music files found, \
+or not one file could be read.
+
+Output ends quietly when its reader goes away (`musicrec recommend ... | head -2`).")]
 struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -48,6 +64,8 @@ enum Command {
     Stats(cmd::stats::Args),
     /// Recommend songs from the catalog that sound like the seed songs.
     Recommend(cmd::recommend::Args),
+    /// Find tracks in the catalog (and their ids) by artist, title, album or file name.
+    Tracks(cmd::tracks::Args),
     /// Serve the web page, the JSON API and OpenSubsonic similar songs over the catalog.
     Serve(cmd::serve::Args),
     /// Scan a music folder with the built-in model and recommend songs like five of it.
@@ -82,6 +100,7 @@ fn main() -> std::process::ExitCode {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Recommend(args) => cmd::recommend::run(args),
+        Command::Tracks(args) => cmd::tracks::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Quickstart(args) => cmd::quickstart::run(args),
         Command::EvalRecs(args) => cmd::eval_recs::run(args),
@@ -92,9 +111,12 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): done, as ripgrep and coreutils end.
+        Err(err) if stdout::is_closed_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            // Nothing could be done; 2 as for clap's usage errors (see the exit status in --help).
+            std::process::ExitCode::from(2)
         }
     }
 }
@@ -107,11 +129,15 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     // Symphonia logs its own view of a bad packet; musicrec reports each bad file in one line of
-    // its own, so the decoder's chatter is off unless RUST_LOG asks for it.
+    // its own, so the decoder's chatter is off unless RUST_LOG asks for it. The tag reader's
+    // (lofty's) warnings about odd tags are for -v: the audio is fine, and the tags read are used.
+    // They carry the file's name (the catalog's `tags` span).
+    let quiet_tags = if verbose == 0 { ",lofty=error" } else { "" };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default},symphonia=off")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},symphonia=off{quiet_tags}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| progress::LogWriter)
+        .with_ansi(progress::stderr_is_terminal())
         .init();
 }

@@ -162,14 +162,14 @@ fn scan_embeds_every_clip_and_rescan_is_incremental() {
     let Some(lib) = library() else { return };
     assert!(
         lib.first_scan
-            .contains("30 files: 30 added, 0 updated, 0 moved, 0 unchanged, 0 pruned, 0 failed"),
+            .contains("30 files: 30 added, 0 updated, 0 moved, 0 unchanged, 0 missing, 0 failed"),
         "{}",
         lib.first_scan
     );
     let rescan = ok(musicrec(&lib.scan_args()), "rescan");
     assert!(
         stdout(&rescan)
-            .contains("30 files: 0 added, 0 updated, 0 moved, 30 unchanged, 0 pruned, 0 failed"),
+            .contains("30 files: 0 added, 0 updated, 0 moved, 30 unchanged, 0 missing, 0 failed"),
         "{}",
         stdout(&rescan)
     );

@@ -1,6 +1,7 @@
 //! The bridge from the catalog's stored embeddings to a search index: one place that turns an
 //! [`EmbeddingSet`] (rows ordered by track id) into an [`EmbeddingIndex`] with genre
-//! probabilities and the metadata that de-duplication and artist variety need, for the CLI and
+//! probabilities and the metadata that de-duplication and artist variety need (artist, title,
+//! content hash, and the folder that stands in for a missing artist tag), for the CLI and
 //! the server alike.
 
 use musicrec_catalog::EmbeddingSet;
@@ -22,6 +23,10 @@ pub fn index_from_embedding_set(set: &EmbeddingSet) -> Result<EmbeddingIndex> {
             artist: t.artist.clone(),
             title: t.title.clone(),
             content_hash: Some(t.content_hash.to_hex().to_string()),
+            folder: t
+                .path
+                .parent()
+                .map(|folder| folder.to_string_lossy().into_owned()),
         })
         .collect();
     index.with_meta(meta)

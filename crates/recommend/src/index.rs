@@ -16,6 +16,9 @@ pub struct TrackMeta {
     pub title: Option<String>,
     /// Hash of the audio content (e.g. blake3 of the decoded file): equal hash = same recording.
     pub content_hash: Option<String>,
+    /// The folder holding the file: tracks without an artist count by folder under the artist
+    /// cap, so that one untagged album cannot fill a list.
+    pub folder: Option<String>,
 }
 
 /// How genre centre points are computed from the index (the paper's "one song as the centre point
@@ -299,12 +302,46 @@ impl EmbeddingIndex {
         out
     }
 
-    /// Lower-cased artist of a row, when known.
+    /// Whom a row counts against under an artist cap: its artist (case and surrounding spaces
+    /// ignored), or, without an artist tag, its folder (an untagged album is one "artist"). `None`
+    /// when neither is known: such a track is not capped.
     pub(crate) fn artist_key(&self, row: u32) -> Option<String> {
-        self.row_meta(row)
-            .and_then(|m| m.artist.as_deref())
+        let meta = self.row_meta(row)?;
+        if let Some(artist) = meta
+            .artist
+            .as_deref()
             .map(normalise_key)
             .filter(|a| !a.is_empty())
+        {
+            return Some(format!("artist:{artist}"));
+        }
+        meta.folder
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .map(|folder| format!("folder:{folder}"))
+    }
+
+    /// Keeps at most `cap` tracks per artist (or per folder for tracks without an artist tag,
+    /// see [`TrackMeta::folder`]) from `hits`, in their order, and at most `k` in all: the cap
+    /// [`EmbeddingIndex::recommend`] applies, for rankings made elsewhere (collaborative
+    /// filtering). Ids not in the index are kept uncapped.
+    pub fn cap_per_artist(&self, hits: &[crate::Hit], k: usize, cap: usize) -> Vec<crate::Hit> {
+        let mut per_artist: HashMap<String, usize> = HashMap::new();
+        let mut kept = Vec::with_capacity(k.min(hits.len()));
+        for hit in hits {
+            if kept.len() == k {
+                break;
+            }
+            if let Some(key) = self.row(hit.id).ok().and_then(|row| self.artist_key(row)) {
+                let count = per_artist.entry(key).or_default();
+                if *count >= cap {
+                    continue;
+                }
+                *count += 1;
+            }
+            kept.push(*hit);
+        }
+        kept
     }
 
     /// Builds the int8 copy now instead of on the first approximate search (it takes one pass over

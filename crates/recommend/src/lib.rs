@@ -35,7 +35,8 @@ pub use from_catalog::index_from_embedding_set;
 pub use index::{CentroidKind, EmbeddingIndex, TrackMeta};
 pub use metric::Metric;
 pub use recommend::{
-    Feedback, GenreBlend, Method, RecommendRequest, Recommendations, Rocchio, SeedCombination,
+    Feedback, GenreBlend, MAX_SEEDS, Method, RecommendRequest, Recommendations, Rocchio,
+    SeedCombination,
 };
 pub use search::{
     AUTO_QUANTIZE_MIN_ROWS, DEFAULT_RESCORE_CANDIDATES, Hit, SearchMode, SearchResult,

@@ -1,5 +1,5 @@
 //! The paper's two recommendation methods over an [`EmbeddingIndex`], with Rocchio feedback,
-//! de-duplication and an optional cap on tracks per artist.
+//! de-duplication and an optional cap on tracks per artist (or per folder for untagged files).
 //!
 //! A request's score for a candidate track `x` is a weighted sum over three groups of tracks, the
 //! seeds (weight `a`), the liked (`b`) and the disliked (`-c`) (Rocchio in score space; under cosine
@@ -66,6 +66,10 @@ impl Default for GenreBlend {
     }
 }
 
+/// The most seed songs one request may name, in the CLI and the JSON API alike (the web page
+/// lets people pick five). A user's likes are not seeds and are not counted.
+pub const MAX_SEEDS: usize = 5;
+
 /// Which of the paper's two methods ranks the tracks.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Method {
@@ -114,7 +118,8 @@ pub struct RecommendRequest {
     pub method: Method,
     pub combination: SeedCombination,
     pub feedback: Feedback,
-    /// At most this many tracks by one artist in the results (tracks without a known artist are not limited).
+    /// At most this many tracks by one artist in the results. Tracks without an artist tag count
+    /// by folder (one untagged album is one "artist"); tracks with neither are not limited.
     pub max_per_artist: Option<usize>,
     pub search: SearchMode,
 }

@@ -2,7 +2,7 @@
 
 use musicrec_recommend::synthetic::{SyntheticCatalog, SyntheticSpec};
 use musicrec_recommend::{
-    CentroidKind, EmbeddingIndex, Feedback, GenreBlend, Method, Metric, RecommendError,
+    CentroidKind, EmbeddingIndex, Feedback, GenreBlend, Hit, Method, Metric, RecommendError,
     RecommendRequest, SeedCombination, TrackMeta,
 };
 
@@ -11,6 +11,7 @@ fn meta(artist: &str, title: &str, hash: &str) -> TrackMeta {
         artist: Some(artist.into()),
         title: Some(title.into()),
         content_hash: Some(hash.into()),
+        folder: None,
     }
 }
 
@@ -76,6 +77,56 @@ fn artist_cap_fetches_deeper_when_the_top_is_one_artist() {
     let ids: Vec<i64> = rec.tracks.iter().map(|h| h.id).collect();
     assert_eq!(ids, vec![1, 2, 150, 151, 152]);
     assert!(!rec.fewer_than_requested);
+}
+
+/// Untagged files (no artist) count by folder under the artist cap: one untagged album does not
+/// fill the list, while tagged tracks are still capped by artist wherever they are stored.
+#[test]
+fn artist_cap_groups_untagged_tracks_by_folder() {
+    let untagged = |folder: &str, i: usize| TrackMeta {
+        artist: None,
+        title: None,
+        content_hash: Some(format!("h{i}")),
+        folder: Some(folder.into()),
+    };
+    let metas = (0..12)
+        .map(|i| match i {
+            // The seed and the five nearest tracks: one untagged album.
+            0..=5 => untagged("/music/rips/album", i),
+            6 | 7 => untagged("/music/rips/other album", i),
+            // Tagged, by one artist, in the untagged album's folder.
+            8 | 9 => TrackMeta {
+                folder: Some("/music/rips/album".into()),
+                ..meta("Band", &format!("t{i}"), &format!("h{i}"))
+            },
+            // Neither artist nor folder known: never capped.
+            _ => TrackMeta {
+                content_hash: Some(format!("h{i}")),
+                ..TrackMeta::default()
+            },
+        })
+        .collect();
+    let index = arc_index(12).with_meta(metas).unwrap();
+    let mut request = RecommendRequest::new(vec![0], 8);
+    request.max_per_artist = Some(1);
+    let rec = index.recommend(&request).unwrap();
+    let ids: Vec<i64> = rec.tracks.iter().map(|h| h.id).collect();
+    assert_eq!(ids, vec![1, 6, 8, 10, 11]);
+    assert!(rec.fewer_than_requested);
+
+    // Without the cap the album's tracks come first, as their embeddings say.
+    let uncapped = index.recommend(&RecommendRequest::new(vec![0], 5)).unwrap();
+    let ids: Vec<i64> = uncapped.tracks.iter().map(|h| h.id).collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+
+    // The same cap over a ranking made elsewhere (collaborative filtering).
+    let hits: Vec<Hit> = (1..12).map(|id| Hit { id, score: 1.0 }).collect();
+    let kept: Vec<i64> = index
+        .cap_per_artist(&hits, 4, 1)
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(kept, vec![1, 6, 8, 10]);
 }
 
 #[test]

@@ -247,7 +247,7 @@ fn build_and_write(loaded: Loaded, args: &BuildArgs) -> anyhow::Result<ExitCode>
         );
     }
     built.manifest.write(&args.out)?;
-    println!(
+    outln!(
         "wrote {} clips in {} genres to {} ({:.1} s); {} dropped, listed in {}",
         built.manifest.entries.len(),
         built.manifest.labels().len(),
@@ -255,11 +255,11 @@ fn build_and_write(loaded: Loaded, args: &BuildArgs) -> anyhow::Result<ExitCode>
         started.elapsed().as_secs_f64(),
         built.dropped.len(),
         report.display()
-    );
-    print!(
+    )?;
+    out!(
         "{}",
         DatasetStats::new(&built.manifest, Some(&built.dropped))
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -275,7 +275,7 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<ExitCode> {
     let report = pool.install(|| musicrec_datasets::prepare(&paths, &cache, &cfg, &progress))?;
     progress.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "{} files: {} computed, {} already cached, {} failed in {secs:.2} s ({:.1} computed/s, {} threads); cache {}",
         report.total,
         report.computed,
@@ -284,7 +284,7 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<ExitCode> {
         report.computed as f64 / secs.max(1e-9),
         pool.current_num_threads(),
         cache.config_dir(&cfg).display()
-    );
+    )?;
     if report.failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -303,7 +303,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    print!("{}", DatasetStats::new(&manifest, dropped.as_deref()));
+    out!("{}", DatasetStats::new(&manifest, dropped.as_deref()))?;
     Ok(ExitCode::SUCCESS)
 }
 

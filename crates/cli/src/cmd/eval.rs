@@ -180,16 +180,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for warning in &outcome.warnings {
         eprintln!("warning: {warning}");
     }
-    println!("{}", robustness_markdown(&outcome.summaries()));
+    outln!("{}", robustness_markdown(&outcome.summaries()))?;
     for line in outcome.clean().report.significance_summary() {
-        println!("{line}");
+        outln!("{line}")?;
     }
-    println!(
+    outln!(
         "evaluated {} {} tracks; report: {}",
         outcome.n_tracks,
         outcome.split.as_str(),
         outcome.out.join("report.html").display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

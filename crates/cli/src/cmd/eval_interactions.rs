@@ -91,11 +91,11 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<ExitCode> {
         crate::store::Db::from_arg(options.db)?.describe(),
         report.to_markdown()
     );
-    print!("{markdown}");
+    out!("{markdown}")?;
     if report.simulated {
-        println!(
+        outln!(
             "\nSIMULATED: these listeners are virtual; run with --interactions LOG.csv for real ones."
-        );
+        )?;
     }
     if let Some(out) = options.out {
         let json = serde_json::json!({
@@ -107,11 +107,11 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&json)?.as_bytes(),
         )?;
         crate::output::write_atomically(&out.join("eval-interactions.md"), markdown.as_bytes())?;
-        println!(
+        outln!(
             "wrote {} and {}",
             out.join("eval-interactions.json").display(),
             out.join("eval-interactions.md").display()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

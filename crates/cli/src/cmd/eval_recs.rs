@@ -404,13 +404,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         five_seed_note,
     };
     let table = markdown(&report);
-    print!("{table}");
+    out!("{table}")?;
     if let Some(out) = &args.out {
         let json = out.join("eval-recs.json");
         crate::output::write_atomically(&json, serde_json::to_string_pretty(&report)?.as_bytes())?;
         let md = out.join("eval-recs.md");
         crate::output::write_atomically(&md, table.as_bytes())?;
-        println!("wrote {} and {}", json.display(), md.display());
+        outln!("wrote {} and {}", json.display(), md.display())?;
     }
     Ok(if report.failed.is_empty() {
         ExitCode::SUCCESS

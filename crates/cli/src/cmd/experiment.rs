@@ -220,14 +220,14 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
         decoys: args.decoys,
         simulated: false,
     })?;
-    println!(
+    outln!(
         "study {:?} (id {}): methods {}, {} recommendations each, {} decoys per list",
         study.name,
         study.id,
         study.methods.join(", "),
         study.k,
         study.decoys
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -266,7 +266,7 @@ fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
         &items,
         false,
     )?;
-    println!(
+    outln!(
         "session {} for {} in study {:?}{}: rate every song with \
          `musicrec experiment respond --session {} --track ID --like|--dislike`",
         session.id,
@@ -274,19 +274,19 @@ fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
         study.name,
         simulated_tag(&study),
         session.id
-    );
-    println!("{:>3}  {:>6}  {:<40}  path", "#", "id", "song");
+    )?;
+    outln!("{:>3}  {:>6}  {:<40}  path", "#", "id", "song")?;
     for (n, item) in session.items.iter().enumerate() {
         let name = store
             .track(item.track)?
             .map_or_else(|| item.path.display().to_string(), |t| t.display_name());
-        println!(
+        outln!(
             "{:>3}  {:>6}  {:<40}  {}",
             n + 1,
             item.track,
             name,
             item.path.display()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -315,12 +315,12 @@ fn respond(args: RespondArgs) -> anyhow::Result<ExitCode> {
         Rating::Dislike
     };
     experiments_mut(store.as_mut())?.record_response(session_id, track, args.round, rating)?;
-    println!(
+    outln!(
         "session {}: {} track {track} in round {}",
         session.id,
         if args.like { "liked" } else { "disliked" },
         args.round
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -334,15 +334,15 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         &ex.responses(study.id)?,
         args.round,
     )?;
-    print!("{}", analysis.to_markdown());
+    out!("{}", analysis.to_markdown())?;
     if let Some(dir) = &args.out {
         let files = analysis.write_report(dir)?;
-        println!(
+        outln!(
             "\nwrote {}, {} and {}",
             files.markdown.display(),
             files.json.display(),
             files.plot.display()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -367,7 +367,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         &index,
         &spec,
     )?;
-    println!(
+    outln!(
         "SIMULATED: {} virtual listeners ({} to {}) rated {} items in study {:?} \
          (p_high {}, p_low {}, seed {}); analyse with `musicrec experiment analyze --study {}`",
         summary.listeners.len(),
@@ -379,6 +379,6 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         args.p_low,
         args.seed,
         summary.study
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -44,12 +44,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Rating::Dislike
     };
     store.record_feedback(user, track.id, rating)?;
-    println!(
+    outln!(
         "{} {} {} [id {}]",
         args.user.trim(),
         if args.like { "likes" } else { "dislikes" },
         track.display_name(),
         track.id
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,8 @@
 //! One module per subcommand. Each exposes clap `Args` (or a `Command` enum) and a `run` that returns
-//! the process exit code: `SUCCESS`, or `FAILURE` when some inputs of a batch failed.
+//! the process exit code (the table is in `musicrec --help` and the README): `SUCCESS` when done
+//! (a library scan lists the files it could not read and still succeeds), `FAILURE` (1) when some
+//! files named on the command line failed; an `Err`, or 2, is "nothing could be done". Output goes
+//! through `outln!`/`out!` (see `stdout.rs`), never `println!`.
 
 pub mod dataset;
 pub mod decode;
@@ -17,4 +20,5 @@ pub mod reproduce;
 pub mod scan;
 pub mod serve;
 pub mod stats;
+pub mod tracks;
 pub mod train;

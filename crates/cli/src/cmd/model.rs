@@ -36,35 +36,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     };
     let config = model.config();
-    println!("model      {id}");
-    println!(
+    outln!("model      {id}")?;
+    outln!(
         "source     {}",
         args.model
             .as_ref()
             .map_or(crate::default_model::NAME.to_owned(), |d| d
                 .display()
                 .to_string())
-    );
-    println!("arch       {}", config.arch);
-    println!(
+    )?;
+    outln!("arch       {}", config.arch)?;
+    outln!(
         "features   preset {} ({} Hz, {} mels, n_fft {}, hop {})",
         config.preset.as_deref().unwrap_or("custom"),
         config.mel.sample_rate,
         config.mel.n_mels,
         config.mel.n_fft,
         config.mel.hop_length
-    );
-    println!(
+    )?;
+    outln!(
         "window     {} frames ({:.1} s)",
         config.window_frames,
         config.window_secs()
-    );
-    println!("embedding  {} dimensions", config.model.embedding_dim());
-    println!("genres     {}", model.genres().join(", "));
-    println!();
-    print!("{card}");
+    )?;
+    outln!("embedding  {} dimensions", config.model.embedding_dim())?;
+    outln!("genres     {}", model.genres().join(", "))?;
+    outln!()?;
+    out!("{card}")?;
     if !card.ends_with('\n') {
-        println!();
+        outln!()?;
     }
     Ok(ExitCode::SUCCESS)
 }

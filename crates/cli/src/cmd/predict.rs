@@ -44,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut json = Vec::new();
     if args.format == "table" {
         let header: Vec<String> = genres.iter().map(|g| format!("{g:>9}")).collect();
-        println!("{:<10} {:>6}  {}  file", "top", "p", header.join(" "));
+        outln!("{:<10} {:>6}  {}  file", "top", "p", header.join(" "))?;
     }
     for file in &args.files {
         let prediction = match model.predict_file(file) {
@@ -62,12 +62,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|p| format!("{p:>9.4}"))
                 .collect();
-            println!(
+            outln!(
                 "{top:<10} {:>6.4}  {}  {}",
                 prediction.probabilities[prediction.top],
                 cells.join(" "),
                 file.display()
-            );
+            )?;
         } else {
             let probabilities: serde_json::Map<String, serde_json::Value> = genres
                 .iter()
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?)?;
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS

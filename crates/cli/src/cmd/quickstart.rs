@@ -4,12 +4,10 @@
 //! both of the paper's methods, then the commands to go on with. Scanning and ranking are the
 //! catalog and recommend stages'; this module chains them and reports.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musicrec_catalog::{EmbeddingSet, ScanOptions, TrackEmbedder, TrackId};
 use musicrec_recommend::{GenreBlend, Method, RecommendRequest};
 use rand::SeedableRng;
@@ -17,15 +15,18 @@ use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::embedder::ModelEmbedder;
+use crate::progress::{Metered, scan_bar, scan_did_nothing, scan_summary};
 
-/// How many seeds quickstart picks when none are given.
-const RANDOM_SEEDS: usize = 5;
+/// How many seeds quickstart picks when none are given: as many as a request takes.
+const RANDOM_SEEDS: usize = musicrec_recommend::MAX_SEEDS;
 
 /// Scan a music folder with the built-in model and recommend songs like five of it.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Any folder of music works (mp3, flac, ogg, m4a, wav, ...; sub-folders too). The catalog is the \
-default one unless --db names another; a rerun skips unchanged files.
+default one unless --db names another; a rerun skips unchanged files. Files that cannot be read \
+are listed with the reason and skipped (exit status 0); exit status 2 when nothing could be done \
+(no music files, none readable).
 
 Examples:
   musicrec quickstart ~/Music
@@ -56,8 +57,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
+    crate::cmd::recommend::check_seed_count(args.seeds.len())?;
     if !args.dir.is_dir() {
-        bail!("{} is not a folder", args.dir.display());
+        bail!(
+            "{} is not a folder{}",
+            args.dir.display(),
+            if args.dir.exists() {
+                ""
+            } else {
+                ": it does not exist"
+            }
+        );
     }
     let dir = std::fs::canonicalize(&args.dir)
         .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
@@ -65,21 +75,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model_id = embedder.model_id().to_string();
     let (db, mut store) = crate::store::open_or_create(args.db.as_deref())?;
 
-    println!(
+    outln!(
         "== scanning {} into {} with the {} ({model_id})",
         dir.display(),
         db.describe(),
         embedder.description()
-    );
+    )?;
     let options = ScanOptions {
         jobs: args.jobs.unwrap_or(0),
         ..ScanOptions::default()
     };
-    let progress = progress_bar();
+    let metered = Metered::new(&embedder);
+    let progress = scan_bar(metered.meter());
     let report = musicrec_catalog::scan(
         store.as_mut(),
         std::slice::from_ref(&dir),
-        &embedder,
+        &metered,
         &options,
         &progress,
     )?;
@@ -87,16 +98,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (file, reason) in &report.failures {
         eprintln!("failed: {}: {reason}", file.display());
     }
-    println!(
-        "{} files: {} added, {} updated, {} moved, {} unchanged, {} pruned, {} failed",
-        report.found,
-        report.added,
-        report.updated,
-        report.moved,
-        report.unchanged,
-        report.pruned,
-        report.failed
-    );
+    outln!("{}", scan_summary(&report, &metered.meter()))?;
+    if let Some(reason) = scan_did_nothing(&report, std::slice::from_ref(&dir)) {
+        bail!(reason);
+    }
 
     let set = store.load_embeddings(&model_id)?;
     let seed_ids: Vec<TrackId> = if args.seeds.is_empty() {
@@ -121,9 +126,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .copied()
             .collect();
         picked.sort_unstable_by_key(|id| id.0);
-        println!(
+        outln!(
             "\n== {count} seed songs picked at random (--random-seed {random_seed} picks them again)"
-        );
+        )?;
         picked
     } else {
         let mut ids = Vec::new();
@@ -133,11 +138,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ids.push(id);
             }
         }
-        println!("\n== {} seed songs", ids.len());
+        outln!("\n== {} seed songs", ids.len())?;
         ids
     };
     for &id in &seed_ids {
-        println!("   {}", describe(&set, id));
+        outln!("   {}", describe(&set, id))?;
     }
 
     let index = musicrec_recommend::index_from_embedding_set(&set)
@@ -155,18 +160,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut request = RecommendRequest::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
         request.method = method;
         let result = index.recommend(&request).context("recommendation failed")?;
-        println!("\n== {title}");
-        println!("{:>3}  {:>7}  {:<10}  song", "#", "score", "genre");
+        outln!("\n== {title}")?;
+        outln!("{:>3}  {:>7}  {:<10}  song", "#", "score", "genre")?;
         for (rank, hit) in result.tracks.iter().enumerate() {
-            println!(
+            outln!(
                 "{:>3}  {:>7.4}  {}",
                 rank + 1,
                 hit.score,
                 describe(&set, TrackId(hit.id))
-            );
+            )?;
         }
         if result.fewer_than_requested {
-            println!("   (only {} songs qualify)", result.tracks.len());
+            outln!("   (only {} songs qualify)", result.tracks.len())?;
         }
     }
 
@@ -176,15 +181,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|d| format!(" --db {d}"))
         .unwrap_or_default();
     let seeds_flag: String = seed_ids.iter().map(|id| format!(" --seed {id}")).collect();
-    println!("\n== next");
-    println!("   musicrec recommend{db_flag}{seeds_flag} --method genre --format m3u > mix.m3u");
-    println!("   musicrec stats{db_flag}");
-    println!("   musicrec serve{db_flag}    # the web page: open the address it prints");
-    Ok(if report.failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    outln!("\n== next")?;
+    outln!("   musicrec recommend{db_flag}{seeds_flag} --method genre --format m3u > mix.m3u")?;
+    outln!("   musicrec tracks{db_flag} QUERY    # find a song's id")?;
+    outln!("   musicrec stats{db_flag}")?;
+    outln!("   musicrec serve{db_flag}    # the web page: open the address it prints")?;
+    // Files that failed are listed above and recorded (`scan --failed`): exit status 0.
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `genre  artist - title (path)` of a track of the set.
@@ -210,18 +213,4 @@ fn clock_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() % 100_000)
         .unwrap_or(0)
-}
-
-fn progress_bar() -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(None, target);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>16} {bar:40} {pos}/{len} files  {elapsed} (eta {eta})")
-            .expect("static template is valid"),
-    );
-    bar
 }

@@ -11,18 +11,26 @@ use musicrec_recommend::cf::{
     CfModel, CfParams, DEFAULT_HYBRID_WEIGHT, Ranker, interactions_from_catalog, rank_for_user,
 };
 use musicrec_recommend::{
-    EmbeddingIndex, GenreBlend, Hit, Method, Metric, RecommendRequest, Rocchio, feedback_for_index,
+    EmbeddingIndex, GenreBlend, Hit, MAX_SEEDS, Method, Metric, RecommendRequest, Rocchio,
+    feedback_for_index,
 };
 use musicrec_train::ModelDirConfig;
 use serde::Serialize;
 
 use crate::embedder::model_id_of;
+use crate::table::{Align, Column, Fit};
 
 /// Recommend songs similar to seed songs from the scanned library.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
-TRACK is a file path, a catalog id, or \"artist - title\" (or a title) as tagged; an ambiguous one \
-is an error that lists the candidates. Seeds are never recommended back.
+TRACK is a file path, a catalog id (`musicrec tracks QUERY` finds it), or \"artist - title\", a \
+title, or an untagged file's name. Text that matches one track is that track; several matches are \
+listed with their ids. At most 5 seeds, as in the web API. Seeds are never recommended back.
+
+Scores: higher is more similar (cosine similarity under the default metric, at most 1). With \
+--user, the user's likes and dislikes join the seeds (Rocchio feedback): score = similarity to the \
+seeds + 0.75 x similarity to the liked songs - 0.15 x similarity to the disliked ones, so a score \
+can exceed 1; only the order matters. The table's first line says how its scores were made.
 
 Examples:
   musicrec recommend --seed ~/Music/a.mp3 --seed ~/Music/b.flac -k 5
@@ -60,7 +68,8 @@ pub struct Args {
     /// cosine, euclidean, or pnorm:P (Minkowski with P > 0).
     #[arg(long, default_value = "cosine", value_parser = parse_metric)]
     metric: Metric,
-    /// At most N songs by one artist.
+    /// At most N songs by one artist; files without an artist tag count by folder, so one
+    /// untagged album does not fill the list.
     #[arg(long, value_name = "N")]
     max_per_artist: Option<usize>,
     /// Output: table, json, or m3u (a playlist of absolute paths).
@@ -95,12 +104,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
+    check_seed_count(args.seeds.len())?;
     let store = crate::store::open_existing(args.db.as_deref())?;
     let model_id = choose_model(store.as_ref(), args.model.as_deref())?;
     let set = store.load_embeddings(&model_id)?;
     if set.is_empty() {
         bail!(
-            "the catalog has no track embedded with model {model_id}: run `musicrec scan DIR --model MODEL_DIR`"
+            "the catalog has no track embedded with model {model_id}: run `{}`",
+            scan_hint(args.model.as_deref())
         );
     }
 
@@ -115,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let index = musicrec_recommend::index_from_embedding_set(&set)
         .context("stored embeddings do not form a valid index")?;
     let collaborative = matches!(args.method.as_str(), "cf" | "hybrid");
+    let mut scoring = describe_scoring(&args);
     let tracks = match &args.user {
         Some(name) => {
             let user = store.user_by_name(name)?.with_context(|| {
@@ -126,6 +138,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             })?;
             let (feedback, skipped) =
                 feedback_for_index(&store.feedback(user.id)?, &index, Rocchio::default());
+            if !collaborative && !(feedback.liked.is_empty() && feedback.disliked.is_empty()) {
+                let r = feedback.rocchio;
+                scoring.push_str(&format!(
+                    "; with {}'s likes: seeds + {} x liked - {} x disliked, may exceed 1",
+                    user.name, r.liked_weight, r.disliked_weight
+                ));
+            }
             if skipped > 0 {
                 eprintln!(
                     "note: {skipped} of {}'s rated songs have no embedding from model {model_id} and are not used",
@@ -199,11 +218,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect::<anyhow::Result<_>>()?,
     };
     match args.format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&output)?),
-        "m3u" => print!("{}", m3u(&output.recommendations)),
-        _ => print_table(&output, &model_id, &describe_scoring(&args)),
+        "json" => outln!("{}", serde_json::to_string_pretty(&output)?)?,
+        "m3u" => out!("{}", m3u(&output.recommendations))?,
+        _ => print_table(&output, &model_id, &scoring)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// At most [`MAX_SEEDS`] seeds, the JSON API's limit too.
+pub(crate) fn check_seed_count(seeds: usize) -> anyhow::Result<()> {
+    if seeds > MAX_SEEDS {
+        bail!("{seeds} seeds given: at most {MAX_SEEDS} (the web API takes as many)");
+    }
+    Ok(())
+}
+
+/// The scan command to suggest: the built-in model needs no `--model`.
+fn scan_hint(model: Option<&Path>) -> String {
+    match model {
+        Some(dir) => format!("musicrec scan DIR --model {}", dir.display()),
+        None => "musicrec scan DIR".to_owned(),
+    }
 }
 
 /// How the scores were made, for the table's header line.
@@ -274,15 +309,18 @@ fn collaborative_hits(
             weight: args.hybrid_weight,
         }
     };
-    let hits = rank_for_user(
-        index,
-        model.as_ref(),
-        user,
-        anchors,
-        exclude,
-        ranker,
-        args.k,
-    )?;
+    // The artist cap needs the whole ranking to pick from.
+    let fetch = if args.max_per_artist.is_some() {
+        index.len()
+    } else {
+        args.k
+    };
+    let mut hits = rank_for_user(index, model.as_ref(), user, anchors, exclude, ranker, fetch)?;
+    hits = match args.max_per_artist {
+        Some(0) => bail!("--max-per-artist must be at least 1"),
+        Some(cap) => index.cap_per_artist(&hits, args.k, cap),
+        None => hits,
+    };
     if hits.len() < args.k {
         eprintln!(
             "note: {} of {} songs returned{}",
@@ -328,7 +366,7 @@ pub(crate) fn choose_model(
         return Ok(built_in);
     }
     match known.len() {
-        0 => bail!("the catalog is empty: run `musicrec scan DIR --model MODEL_DIR` first"),
+        0 => bail!("the catalog is empty: run `musicrec scan DIR` first"),
         1 => Ok(known[0].clone()),
         _ => {
             // The catalog API does not expose registration times, so "most embedded tracks"
@@ -380,16 +418,27 @@ pub(crate) fn resolve_track(
     match store.find_track(trimmed)? {
         TrackMatch::Found(track) => Ok(*track),
         TrackMatch::Ambiguous(candidates) => {
-            let listed: Vec<String> = candidates
+            let listed: String = candidates
                 .iter()
                 .take(10)
-                .map(|t| format!("{} [id {}] {}", t.display_name(), t.id, t.path.display()))
+                .map(|t| {
+                    format!(
+                        "\n  {:>6}  {}  ({})",
+                        t.id,
+                        t.display_name(),
+                        t.path.display()
+                    )
+                })
                 .collect();
             bail!(
-                "{what} '{trimmed}' is ambiguous, {} candidates (give a path or id): {}{}",
-                candidates.len(),
-                listed.join("; "),
-                if candidates.len() > 10 { "; ..." } else { "" }
+                "{what} '{trimmed}' matches {} tracks; give one's id (`musicrec tracks '{trimmed}'` \
+                 lists them all):{listed}{}",
+                if candidates.len() > 10 {
+                    "more than 10".to_owned()
+                } else {
+                    candidates.len().to_string()
+                },
+                if candidates.len() > 10 { "\n  ..." } else { "" }
             );
         }
         TrackMatch::NotFound => bail!(
@@ -443,26 +492,45 @@ fn m3u(entries: &[Entry]) -> String {
     out
 }
 
-fn print_table(output: &Output, model_id: &str, scoring: &str) {
-    let seeds: Vec<String> = output.seeds.iter().map(display).collect();
+/// The columns of `recommend`'s table.
+const TABLE: [Column; 6] = [
+    Column::new("#", Align::Right, Fit::Fixed),
+    Column::new("id", Align::Right, Fit::Fixed),
+    Column::new("score", Align::Right, Fit::Fixed),
+    Column::new("genre", Align::Left, Fit::Fixed),
+    Column::new("song", Align::Left, Fit::CutEnd),
+    Column::new("path", Align::Left, Fit::CutStart),
+];
+
+fn print_table(output: &Output, model_id: &str, scoring: &str) -> anyhow::Result<()> {
+    let seeds: Vec<String> = output
+        .seeds
+        .iter()
+        .map(|s| format!("{} [id {}]", display(s), s.id))
+        .collect();
     let seeds = if seeds.is_empty() {
         "(none)".to_owned()
     } else {
         seeds.join(", ")
     };
-    println!("seeds: {seeds}  (model {model_id}, {scoring})");
-    println!(
-        "{:>3}  {:>7}  {:<10}  {:<40}  path",
-        "#", "score", "genre", "song"
-    );
-    for (rank, entry) in output.recommendations.iter().enumerate() {
-        println!(
-            "{:>3}  {:>7.4}  {:<10}  {:<40}  {}",
-            rank + 1,
-            entry.score.unwrap_or(f32::NAN),
-            entry.genre.as_deref().unwrap_or("-"),
-            display(entry),
-            entry.path.display()
-        );
+    outln!("seeds: {seeds}  (model {model_id}, {scoring})")?;
+    let rows: Vec<Vec<String>> = output
+        .recommendations
+        .iter()
+        .enumerate()
+        .map(|(rank, entry)| {
+            vec![
+                (rank + 1).to_string(),
+                entry.id.to_string(),
+                format!("{:.4}", entry.score.unwrap_or(f32::NAN)),
+                entry.genre.clone().unwrap_or_else(|| "-".to_owned()),
+                display(entry),
+                entry.path.display().to_string(),
+            ]
+        })
+        .collect();
+    for line in crate::table::render(&TABLE, &rows, crate::table::output_width()) {
+        outln!("{line}")?;
     }
+    Ok(())
 }

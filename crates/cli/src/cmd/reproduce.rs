@@ -342,7 +342,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     if let Some(eval) = run.stages.iter().find(|s| s.stage == "eval") {
         if let Some(table) = eval.stamp.detail.get("table").and_then(|t| t.as_str()) {
-            println!("{table}");
+            outln!("{table}")?;
         }
         if let Some(lines) = eval
             .stamp
@@ -351,11 +351,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .and_then(|t| t.as_array())
         {
             for line in lines.iter().filter_map(|l| l.as_str()) {
-                println!("{line}");
+                outln!("{line}")?;
             }
         }
     }
-    println!("report: {}", report.display());
+    outln!("report: {}", report.display())?;
     Ok(ExitCode::SUCCESS)
 }
 

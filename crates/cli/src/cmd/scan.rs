@@ -3,24 +3,31 @@
 //! `--worker` and a PostgreSQL catalog, this process is one of any number of workers sharing
 //! the catalog's job queue (`musicrec_catalog_pg::queue`).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musicrec_catalog::ScanOptions;
 use musicrec_catalog_pg::{JobOutcome, WorkerOptions};
 
 use crate::embedder::ModelEmbedder;
+use crate::progress::{Metered, scan_bar, scan_did_nothing, scan_summary};
 
 /// Embed music folders into the catalog, or list recorded failures.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 A rescan only embeds new and changed files: unchanged files are not even opened, moved files keep \
-their embedding, deleted ones are flagged missing. A killed scan loses only the files in flight; \
-run the same command again to finish it.
+their embedding, deleted ones are flagged missing (kept, with their likes, until they come \
+back). A killed scan loses only the files in flight; run the same command again to finish it.
+
+The summary counts every file found once (added, updated, moved, unchanged, failed, or skipped as \
+failed before), the stored tracks now missing, and the throughput: files per minute and seconds \
+of audio per second (x real time). Files that cannot be read are listed on stderr with the \
+reason and recorded (`--failed` lists them again); tag warnings show with -v.
+
+Exit status: 0 when the scan ran, even if some files failed; 2 when nothing could be done (no \
+catalog or model, no music files found, or not one file readable).
 
 Examples:
   musicrec scan ~/Music                      # the built-in model
@@ -72,42 +79,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         retry_failed: args.retry_failed,
         ..ScanOptions::default()
     };
+    for dir in &args.dirs {
+        if !dir.is_dir() {
+            bail!(
+                "{} is not a folder{}",
+                dir.display(),
+                if dir.exists() {
+                    ""
+                } else {
+                    ": it does not exist"
+                }
+            );
+        }
+    }
     if args.worker {
         return run_worker(&args, &embedder, &options);
     }
     let (db, mut store) = crate::store::open_or_create(args.db.as_deref())?;
-    let progress = progress_bar();
-    let report =
-        musicrec_catalog::scan(store.as_mut(), &args.dirs, &embedder, &options, &progress)?;
+    let metered = Metered::new(&embedder);
+    let progress = scan_bar(metered.meter());
+    let report = musicrec_catalog::scan(store.as_mut(), &args.dirs, &metered, &options, &progress)?;
     progress.finish_and_clear();
     for (file, reason) in &report.failures {
         eprintln!("failed: {}: {reason}", file.display());
     }
-    println!(
-        "{} files: {} added, {} updated, {} moved, {} unchanged, {} pruned, {} failed{} (catalog {}, model {})",
-        report.found,
-        report.added,
-        report.updated,
-        report.moved,
-        report.unchanged,
-        report.pruned,
-        report.failed,
-        if report.skipped_failed > 0 {
-            format!(
-                ", {} skipped as failed before (--retry-failed retries them)",
-                report.skipped_failed
-            )
-        } else {
-            String::new()
-        },
-        db.describe(),
-        embedder_id(&embedder),
-    );
-    Ok(if report.failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    if report.found > 0 || report.pruned > 0 {
+        outln!(
+            "{} (catalog {}, model {})",
+            scan_summary(&report, &metered.meter()),
+            db.describe(),
+            embedder_id(&embedder),
+        )?;
+    }
+    if let Some(reason) = scan_did_nothing(&report, &args.dirs) {
+        eprintln!("error: {reason}");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--worker`: one worker of the PostgreSQL job queue.
@@ -132,14 +140,15 @@ fn run_worker(
         lease: Duration::from_secs(args.lease_secs),
         ..WorkerOptions::default()
     };
-    let progress = progress_bar();
+    let metered = Metered::new(embedder);
+    let progress = scan_bar(metered.meter());
     let (queued, report) = musicrec_catalog_pg::run_worker(
-        &mut store, url, embedder, &args.dirs, options, &worker, &progress,
+        &mut store, url, &metered, &args.dirs, options, &worker, &progress,
     )?;
     progress.finish_and_clear();
     if let Some(queued) = queued {
-        println!(
-            "{} files: {} queued, {} unchanged, {} back after missing, {} pruned{}",
+        outln!(
+            "{} files: {} queued, {} unchanged, {} back after missing, {} missing{}",
             queued.found,
             queued.queued,
             queued.unchanged,
@@ -153,28 +162,26 @@ fn run_worker(
             } else {
                 String::new()
             }
-        );
+        )?;
     }
     for (file, reason) in &report.failures {
         eprintln!("failed: {}: {reason}", file.display());
     }
-    println!(
+    outln!(
         "worker {}: {} embedded, {} moved, {} refreshed, {} failed, {} claims lost to other \
-         workers; queue empty (catalog {}, model {})",
+         workers{}; queue empty (catalog {}, model {})",
         worker.name,
         report.count(JobOutcome::Embedded),
         report.count(JobOutcome::Moved),
         report.count(JobOutcome::Refreshed),
         report.count(JobOutcome::Failed),
         report.lost_claims,
+        metered.meter().summary(),
         db.describe(),
         embedder_id(embedder),
-    );
-    Ok(if report.failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    )?;
+    // Failed files are listed above and recorded: the worker did its job (exit status 0).
+    Ok(ExitCode::SUCCESS)
 }
 
 fn embedder_id(embedder: &ModelEmbedder) -> &str {
@@ -185,29 +192,15 @@ fn list_failures(db: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = crate::store::open_existing(db)?;
     let failures = store.failed()?;
     if failures.is_empty() {
-        println!("no recorded failures");
+        outln!("no recorded failures")?;
     }
     for failure in &failures {
-        println!(
+        outln!(
             "{}\t{}\t{}",
             failure.path.display(),
             failure.model_id,
             failure.reason
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn progress_bar() -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(None, target);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>16} {bar:40} {pos}/{len} files  {elapsed} (eta {eta})")
-            .expect("static template is valid"),
-    );
-    bar
 }

@@ -19,26 +19,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = crate::store::open_existing(args.db.as_deref())?;
     let stats = store.stats()?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        outln!("{}", serde_json::to_string_pretty(&stats)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("catalog   {}", db.describe());
-    println!("tracks    {}", stats.tracks);
-    println!("missing   {}", stats.missing_tracks);
-    println!("failures  {}", stats.failures);
-    println!("users     {}", stats.users);
-    println!("feedback  {}", stats.feedback_events);
+    outln!("catalog   {}", db.describe())?;
+    outln!("tracks    {}", stats.tracks)?;
+    // The word `scan` uses for them too.
+    outln!(
+        "missing   {}{}",
+        stats.missing_tracks,
+        if stats.missing_tracks > 0 {
+            " (files gone at the last scan; kept with their likes until they are back)"
+        } else {
+            ""
+        }
+    )?;
+    outln!("failures  {}", stats.failures)?;
+    outln!("users     {}", stats.users)?;
+    outln!("feedback  {}", stats.feedback_events)?;
     for model in &stats.models {
-        println!(
+        outln!(
             "model {}: {} tracks embedded, {} dimensions",
-            model.model_id, model.embedded_tracks, model.embedding_dim
-        );
+            model.model_id,
+            model.embedded_tracks,
+            model.embedding_dim
+        )?;
         for genre in model.per_genre.iter().filter(|g| g.tracks > 0) {
-            println!("  {:<12} {}", genre.genre, genre.tracks);
+            outln!("  {:<12} {}", genre.genre, genre.tracks)?;
         }
     }
     if stats.models.is_empty() {
-        println!("no model yet: run `musicrec scan DIR --model MODEL_DIR`");
+        outln!("no model yet: run `musicrec scan DIR` (the built-in model)")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -105,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let report = musicrec_train::train(&config).map_err(one_line)?;
     let best = report.best().expect("a finished run has a best epoch");
-    println!(
+    outln!(
         "{}: {} epochs in {:.1} s{}; best epoch {} (val loss {:.4}, val acc {:.3}){}",
         report.out.display(),
         report.history.len(),
@@ -122,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ", test acc {:.3} ({} tracks)",
             t.track_acc, t.tracks
         ))
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
