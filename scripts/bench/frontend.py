@@ -1,14 +1,24 @@
 #!/usr/bin/env python3
-"""Front-end throughput: librosa vs `musicrec features` on the same GTZAN clips, as x real time.
+"""Front-end throughput: librosa vs musicrec on the same files, side by side, in one run.
 
-    cargo build --release -p musicrec
-    python3 scripts/bench/frontend.py [--data ../shared/data/gtzan-mini] [--bin target/release/musicrec]
+    cargo build --release -p musicrec                                   # the CLI (`musicrec features`), or
+    cargo build --release -p musicrec-features --example frontend       # the front end alone (quicker to build)
+    python3 scripts/bench/frontend.py [--data ../shared/data/gtzan-mini] [--bin PATH] [--presets librosa choi]
 
-librosa runs single-threaded (OMP/MKL/OPENBLAS/NUMBA threads = 1) and does, per clip, what the
-`librosa` preset computes: load at sr=22050, melspectrogram(n_fft=2048, hop_length=512, n_mels=128),
-power_to_db(ref=1.0, top_db=80). musicrec does the same and also writes each log-mel to a .npy file
-(`musicrec features CLIPS... --out-dir TMP --jobs N`). Each timing is the best of --repeats runs after
-one warm-up (page cache warm for both). Made with librosa 0.11.0, numpy 2.4.6.
+Inputs: the GTZAN-mini clips (100 WAVs, 22 050 Hz) and one 10-minute Opus file (48 kHz) made from
+them with ffmpeg (libopus, 96 kbit/s; cached under the system temp folder), so that both the
+native-rate path and the decode + resample path are measured.
+
+Per preset, librosa does per file what the preset computes: `librosa.load(f, sr=SR)` (soxr_hq),
+`melspectrogram(n_fft, hop_length, n_mels)`, `power_to_db(ref=1.0, amin=1e-10, top_db=80)`; it runs
+single-threaded (OMP/MKL/OPENBLAS/NUMBA threads = 1). musicrec does the same and writes each log-mel
+to a .npy file, with `--jobs 1` and `--jobs 2`: `--bin` is either the CLI (`musicrec features FILES
+--out-dir D --preset P --jobs N`) or the `frontend` example (`--preset P --jobs N --out D FILES`).
+Each timing is the best of --repeats runs after one warm-up (page cache warm for both). The ratio
+"x librosa" is librosa's time over musicrec's; "2 jobs / 1" is the two-core speed-up.
+
+The `musicnn` preset (16 kHz, 512/256, 96 mels, log10(1 + 10000 x)) is listed in PRESETS; it is
+skipped with a note while the binary does not know it. Made with librosa 0.11.0, numpy 2.4.6.
 """
 
 import os
@@ -18,7 +28,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA
     os.environ[var] = "1"
 
 import argparse
-import resource
+import shutil
 import subprocess
 import tempfile
 import time
@@ -31,44 +41,83 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def db(S):
+    return librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0)
+
+
+def musicnn_scale(S):
+    # musicnn's front end: log10(1 + 10000 * mel power)
+    return np.log10(1.0 + 10000.0 * S)
+
+
+# preset -> (sample rate, n_fft, hop_length, n_mels, dB scaling)
+PRESETS = {
+    "librosa": (22_050, 2048, 512, 128, db),
+    "choi": (12_000, 512, 256, 96, db),
+    "musicnn": (16_000, 512, 256, 96, musicnn_scale),
+}
+
+
 def default_binary():
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    for candidate in (target / "release" / "musicrec", target / "release" / "examples" / "frontend"):
+        if candidate.is_file():
+            return candidate
     return target / "release" / "musicrec"
 
 
-def librosa_pass(files):
+def ten_minute_opus(clips):
+    """10 minutes of the clips back to back, as Opus (made once, then cached)."""
+    out = Path(tempfile.gettempdir()) / "musicrec-bench-10min.opus"
+    if out.is_file():
+        return out
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise SystemExit("ffmpeg is needed to make the 10-minute Opus file")
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "list.txt"
+        listing.write_text("".join(f"file '{c.resolve()}'\n" for c in clips))
+        subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                        "-t", "600", "-c:a", "libopus", "-b:a", "96k", str(out)], check=True)
+    return out
+
+
+def librosa_pass(files, preset):
+    sr, n_fft, hop, n_mels, scale = PRESETS[preset]
     for f in files:
-        y, sr = librosa.load(f, sr=22050)
-        S = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=2048, hop_length=512, n_mels=128)
-        librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0)
+        y, _ = librosa.load(f, sr=sr)
+        S = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop, n_mels=n_mels)
+        scale(S)
 
 
-def musicrec_pass(binary, files, jobs):
+def musicrec_command(binary, files, preset, jobs, out):
+    if binary.name == "frontend":
+        return [str(binary), "--preset", preset, "--jobs", str(jobs), "--out", out, *map(str, files)]
+    return [str(binary), "features", *map(str, files), "--out-dir", out, "--preset", preset,
+            "--jobs", str(jobs)]
+
+
+def knows_preset(binary, preset, sample):
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run(
-            [str(binary), "features", *map(str, files), "--out-dir", out, "--jobs", str(jobs)],
-            check=True, stderr=subprocess.DEVNULL,
-        )
+        return subprocess.run(musicrec_command(binary, [sample], preset, 1, out),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
-def cpu_seconds():
-    """CPU time (user + system) of this process and its finished children: unlike wall time it does not
-    grow when other work shares the machine, so both are reported."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+def musicrec_pass(binary, files, preset, jobs):
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(musicrec_command(binary, files, preset, jobs, out), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def best_time(fn, repeats):
-    """(best wall seconds, best CPU seconds) over `repeats` runs after one warm-up run."""
+    """Best wall seconds over `repeats` runs after one warm-up run."""
     fn()  # warm-up: page cache, numba/JIT, lazy imports
-    walls, cpus = [], []
+    walls = []
     for _ in range(repeats):
-        c0, t0 = cpu_seconds(), time.perf_counter()
+        t0 = time.perf_counter()
         fn()
         walls.append(time.perf_counter() - t0)
-        cpus.append(cpu_seconds() - c0)
-    return min(walls), min(cpus)
+    return min(walls)
 
 
 def main():
@@ -76,28 +125,39 @@ def main():
     ap.add_argument("--data", type=Path, default=ROOT / ".." / "shared" / "data" / "gtzan-mini")
     ap.add_argument("--bin", type=Path, default=default_binary())
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--presets", nargs="+", default=list(PRESETS))
+    ap.add_argument("--sets", nargs="+", default=["gtzan-mini", "opus-10min"])
     args = ap.parse_args()
 
-    files = sorted(args.data.rglob("*.wav"))
-    if not files:
+    clips = sorted(args.data.rglob("*.wav"))
+    if not clips:
         raise SystemExit(f"no .wav files under {args.data}")
     if not args.bin.is_file():
-        raise SystemExit(f"{args.bin} not found: run `cargo build --release -p musicrec` first")
-    audio_s = sum(sf.info(f).duration for f in files)
-    print(f"{len(files)} clips, {audio_s:.1f} s of audio, librosa {librosa.__version__}, numpy {np.__version__}, "
-          f"{os.cpu_count()} cpus")
+        raise SystemExit(f"{args.bin} not found: build the CLI or the frontend example in release first")
+    sets = {}
+    if "gtzan-mini" in args.sets:
+        sets["gtzan-mini"] = (clips, sum(sf.info(f).duration for f in clips))
+    if "opus-10min" in args.sets:
+        opus = ten_minute_opus(clips)
+        sets["opus-10min"] = ([opus], librosa.get_duration(path=opus))
+    print(f"binary {args.bin}; librosa {librosa.__version__}, numpy {np.__version__}, {os.cpu_count()} cpus, "
+          f"load average {os.getloadavg()[0]:.2f} at start")
+    print(f"{'preset':8s} {'input':11s} {'audio s':>8s} {'librosa s':>9s} {'musicrec 1 job s':>16s} "
+          f"{'x librosa':>9s} {'2 jobs s':>8s} {'x librosa':>9s} {'2 jobs / 1':>10s}")
+    for preset in args.presets:
+        if preset not in PRESETS:
+            raise SystemExit(f"unknown preset {preset}; known: {', '.join(PRESETS)}")
+        if not knows_preset(args.bin, preset, clips[0]):
+            print(f"{preset:8s} skipped: {args.bin.name} has no preset {preset!r} yet")
+            continue
+        for name, (files, audio_s) in sets.items():
+            lib = best_time(lambda: librosa_pass(files, preset), args.repeats)
+            one = best_time(lambda: musicrec_pass(args.bin, files, preset, 1), args.repeats)
+            two = best_time(lambda: musicrec_pass(args.bin, files, preset, 2), args.repeats)
+            print(f"{preset:8s} {name:11s} {audio_s:8.0f} {lib:9.3f} {one:16.3f} {lib / one:9.2f} "
+                  f"{two:8.3f} {lib / two:9.2f} {one / two:10.2f}", flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end (the machine may be shared: compare with the CPU count)")
 
-    wall, cpu = best_time(lambda: librosa_pass(files), args.repeats)
-    base_wall, base_cpu = audio_s / wall, audio_s / cpu
-    print(f"{'':20s} {'wall s':>8s} {'x real time':>12s} {'vs librosa':>10s}   {'CPU s':>7s} {'x real time':>12s} {'vs librosa':>10s}")
-    print(f"{'librosa (1 thread)':20s} {wall:8.3f} {base_wall:12.0f} {1.0:10.1f}   {cpu:7.3f} {base_cpu:12.0f} {1.0:10.1f}")
-    for jobs in args.jobs:
-        wall, cpu = best_time(lambda: musicrec_pass(args.bin, files, jobs), args.repeats)
-        print(f"{f'musicrec --jobs {jobs}':20s} {wall:8.3f} {audio_s / wall:12.0f} {audio_s / wall / base_wall:10.1f}   "
-              f"{cpu:7.3f} {audio_s / cpu:12.0f} {audio_s / cpu / base_cpu:10.1f}")
-    print("CPU-time columns: total CPU used, independent of other load on the machine; with --jobs N > 1 "
-          "they show the work done, the wall columns the speed-up.")
 
 if __name__ == "__main__":
     main()

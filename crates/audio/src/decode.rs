@@ -186,7 +186,7 @@ fn decode_input_unguarded(
 /// Largest sample magnitude accepted from a decoder: 2^20, 120 dB above full scale.
 /// Float WAV/CAF/AIFF samples are stored as they are, so a damaged file can hold NaN, infinity or
 /// absurd values such as 1e38; those would poison every later stage (an FFT of them gives NaN
-/// or infinity, on which rubato's inverse FFT panics), and no real recording exceeds full
+/// or infinity; rubato, the resampler before libsoxr, panicked on them), and no real recording exceeds full
 /// scale by a factor of a million. The whole file is rejected rather than the values zeroed:
 /// such damage is rarely confined to a few samples, and a silent repair would hide it.
 pub(crate) const MAX_SAMPLE_MAGNITUDE: f32 = 1_048_576.0;

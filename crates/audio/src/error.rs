@@ -35,7 +35,7 @@ pub enum AudioError {
     /// The stream's parameters make no sense (zero channels, sample rate 0, ...).
     #[error("invalid stream: {0}")]
     InvalidStream(String),
-    /// Resampling failed (zero rate, rubato construction or processing error).
+    /// Resampling failed (zero rate, invalid samples, or a libsoxr error).
     #[error("resampling failed: {0}")]
     Resample(String),
     /// Writing a WAV file failed for a reason other than plain I/O.

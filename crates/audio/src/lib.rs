@@ -4,7 +4,7 @@
 //!   Ogg Opus, AAC (ADTS and MP4/M4A), AIFF, CAF, MKV/WebM and Sun/NeXT `.au`, detected from
 //!   content. Output is the mean of the channels (as `librosa.load(mono=True)`), at the file's
 //!   own rate, with the encoder delay and padding the file declares removed.
-//! - [`resample`]: rubato FFT resampler, librosa-compatible length and timing.
+//! - [`resample`]: libsoxr at librosa's `soxr_hq` recipe, librosa's output length.
 //! - [`load`]: both in one call ([`load_partial`]: keep what a truncated file holds); [`write_wav_f32`] for debugging and golden files.
 //!
 //! Every failure is an [`AudioError`] whose `Display` is one line without the path; no input,

@@ -185,7 +185,7 @@ fn written_float_wav_round_trips() {
 
 /// A float WAV whose data holds NaN, infinity or an absurd magnitude (what byte damage in
 /// float samples produces) is rejected at decode with the reason, and `resample` refuses such
-/// samples instead of panicking inside rubato's FFT.
+/// samples instead of failing inside the resampler (rubato, the one before libsoxr, panicked).
 #[test]
 fn non_finite_float_samples_are_rejected() {
     for (bad, expected) in [

@@ -14,8 +14,8 @@ fn log_mel_of(path: &std::path::Path, cfg: &MelConfig) -> LogMel {
     MelExtractor::new(cfg).unwrap().log_mel(&audio.samples)
 }
 
-/// Resampled input: our resampler (rubato) is not soxr, so values differ slightly, most in the
-/// quietest cells and near the anti-aliasing cutoff. The brief's bound: 99th percentile < 1 dB.
+/// Resampled input: libsoxr at librosa's recipe, so the values agree to float rounding except where decoders
+/// differ (MP3/Vorbis). The brief's bound: 99th percentile < 1 dB.
 fn check_resampled(name: &str) {
     let Some(data) = shared_data() else { return };
     let g = golden(name);
