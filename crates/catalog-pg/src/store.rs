@@ -1240,6 +1240,18 @@ impl CatalogStore for PostgresStore {
         Ok(())
     }
 
+    fn clear_feedback(&mut self, user: UserId, track: TrackId) -> Result<u64> {
+        let label = &self.label;
+        self.inner
+            .get_mut()
+            .client
+            .execute(
+                "DELETE FROM feedback WHERE user_id = $1 AND track_id = $2",
+                &[&user.0, &track.0],
+            )
+            .map_err(|e| db_error(label, e))
+    }
+
     fn feedback(&self, user: UserId) -> Result<Vec<Feedback>> {
         // The latest event per track; ids grow with time, so max(id) is the latest.
         let rows = self.with(|inner| {

@@ -400,6 +400,19 @@ fn users_and_feedback() {
     assert_eq!(store.feedback(bob).unwrap().len(), 1);
     assert_eq!(store.all_feedback().unwrap().len(), 3);
     assert_eq!(store.stats().unwrap().feedback_events, 4);
+    // Undoing a rating forgets every event of that track, for that user only.
+    assert_eq!(store.clear_feedback(ada, t1).unwrap(), 2);
+    assert_eq!(store.clear_feedback(ada, t1).unwrap(), 0);
+    let latest: Vec<_> = store
+        .feedback(ada)
+        .unwrap()
+        .iter()
+        .map(|f| (f.track, f.rating))
+        .collect();
+    assert_eq!(latest, [(t2, Rating::Like)]);
+    assert_eq!(store.feedback(bob).unwrap().len(), 1);
+    store.record_feedback(ada, t1, Rating::Like).unwrap();
+    assert_eq!(store.stats().unwrap().feedback_events, 3);
     let err = store
         .record_feedback(ada, TrackId(999), Rating::Like)
         .unwrap_err();

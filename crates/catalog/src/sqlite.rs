@@ -988,6 +988,14 @@ impl CatalogStore for SqliteStore {
             .collect()
     }
 
+    fn clear_feedback(&mut self, user: UserId, track: TrackId) -> Result<u64> {
+        let removed = self.conn.execute(
+            "DELETE FROM feedback WHERE user_id = ?1 AND track_id = ?2",
+            params![user.0, track.0],
+        )?;
+        Ok(removed as u64)
+    }
+
     fn failed(&self) -> Result<Vec<ScanFailure>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT path, model_id, reason, failed_at FROM scan_failures ORDER BY path",
