@@ -178,6 +178,9 @@ pub trait CatalogStore: Send {
     fn record_feedback(&mut self, user: UserId, track: TrackId, rating: Rating) -> Result<()>;
     /// The user's latest rating of each track they rated, by track id.
     fn feedback(&self, user: UserId) -> Result<Vec<Feedback>>;
+    /// Forgets the user's ratings of `track` (an undone like or dislike); returns how many
+    /// recorded events were removed (0: the track was not rated).
+    fn clear_feedback(&mut self, user: UserId, track: TrackId) -> Result<u64>;
 
     // ---- reports ----
 

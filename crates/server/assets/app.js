@@ -9,10 +9,22 @@ const PER_PAGE = 25;
 const PALETTE = ["#4fb3ff", "#ff9f43", "#7ee787", "#ff7b72", "#d2a8ff", "#ffd33d",
   "#39c5bb", "#f778ba", "#a5d6ff", "#c9d1d9", "#b392f0", "#85e89d"];
 
-// A token given once as ?token=... is kept for this browser tab.
-const urlToken = new URLSearchParams(location.search).get("token");
-if (urlToken) sessionStorage.setItem("musicrec-token", urlToken);
-const token = sessionStorage.getItem("musicrec-token");
+// The server's token, when it has one: given once as ?token=... (then taken out of the address
+// bar, so that it is not bookmarked or shared by accident) or typed into the page when an API
+// call is refused; kept for this browser tab (sessionStorage).
+const TOKEN_KEY = "musicrec-token";
+{
+  const params = new URLSearchParams(location.search);
+  const given = params.get("token");
+  if (given !== null) {
+    if (given.trim()) sessionStorage.setItem(TOKEN_KEY, given.trim());
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  }
+}
+let token = sessionStorage.getItem(TOKEN_KEY);
+let tokenPrompt = null; // the open token dialog, shared by every call waiting for it
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -20,22 +32,53 @@ const state = {
   page: 1,
   query: "",
   genres: [],
-  ratings: new Map(), // track id -> true (like) / false (dislike), this session
+  ratings: new Map(), // track id -> { track, like } for the listener named top right
+  recs: [], // ids in the recommendation lists now shown (marked on the map)
   playing: null,
   map: null,
   mode: "recommend", // or "experiment"
   exp: { seeds: [], session: null, studies: [] },
 };
 
+// Asks for the token once, however many calls were refused; `refused`: a token was tried.
+function askToken(refused) {
+  if (!tokenPrompt) {
+    tokenPrompt = new Promise((resolve) => {
+      $("token-error").hidden = !refused;
+      $("token-dialog").hidden = false;
+      $("token-input").value = "";
+      $("token-input").focus();
+      $("token-form").onsubmit = (event) => {
+        event.preventDefault();
+        const typed = $("token-input").value.trim();
+        if (!typed) return;
+        token = typed;
+        sessionStorage.setItem(TOKEN_KEY, typed);
+        $("token-dialog").hidden = true;
+        tokenPrompt = null;
+        resolve();
+      };
+    });
+  }
+  return tokenPrompt;
+}
+
 async function api(path, options = {}) {
-  const headers = { ...(options.headers || {}) };
-  if (token) headers.Authorization = "Bearer " + token;
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    ...options,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
+  let response;
+  for (;;) {
+    const headers = { ...(options.headers || {}) };
+    const sentWith = token;
+    if (sentWith) headers.Authorization = "Bearer " + sentWith;
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    response = await fetch(path, {
+      ...options,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    if (response.status !== 401) break;
+    // Refused: ask for the token (unless another call got a new one meanwhile), then retry.
+    if (token === sentWith) await askToken(Boolean(sentWith));
+  }
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
@@ -75,6 +118,14 @@ function genreBadge(track) {
 
 function describe(track) {
   return track.artist ? `${track.artist} – ${track.title}` : track.title;
+}
+
+// Title (up to two lines, the whole of it on hover) and the artist below it.
+function trackMeta(track, ...extra) {
+  return el("div", { class: "meta" },
+    el("div", { class: "title", title: describe(track) }, track.title),
+    track.artist ? el("div", { class: "sub" }, track.artist) : null,
+    ...extra);
 }
 
 function setMessage(text, isError = false) {
@@ -128,9 +179,7 @@ function renderResults(data) {
     const isSeed = seeds.some((s) => s.id === track.id);
     list.append(el("li", { "data-id": track.id, class: state.playing === track.id ? "playing" : "" },
       el("button", { class: "play", title: "Play", onclick: () => play(track) }, "▶"),
-      el("div", { class: "meta" },
-        el("div", { class: "title" }, track.title),
-        track.artist ? el("div", { class: "sub" }, track.artist) : null),
+      trackMeta(track),
       genreBadge(track),
       el("button", {
         class: "add-seed", title: track.embedded ? "Use as seed" : "Not embedded by the model",
@@ -169,6 +218,7 @@ function renderSeeds() {
       el("button", { class: "remove-seed", title: "Remove", onclick: () => removeSeed(seed.id) }, "✕")));
   }
   $("recommend").disabled = state.seeds.length === 0;
+  drawMap();
 }
 
 // ---- recommendations ----
@@ -193,6 +243,10 @@ async function recommend() {
   ]);
   renderRecs($("recs-similarity"), similarity);
   renderRecs($("recs-genre"), genre);
+  state.recs = [similarity, genre]
+    .filter((o) => o.status === "fulfilled")
+    .flatMap((o) => o.value.tracks.map((t) => t.id));
+  drawMap();
   const ok = similarity.status === "fulfilled" ? similarity.value : null;
   if (ok) {
     const fb = ok.feedback ? ` · your ${ok.feedback.liked} likes and ${ok.feedback.disliked} dislikes count` : "";
@@ -209,18 +263,16 @@ function renderRecs(list, outcome) {
     return;
   }
   for (const track of outcome.value.tracks) {
-    const rating = state.ratings.get(track.id);
+    const rating = state.ratings.get(track.id)?.like;
     list.append(el("li", { "data-id": track.id, class: state.playing === track.id ? "playing" : "" },
       el("button", { class: "play", title: "Play", onclick: () => play(track) }, "▶"),
-      el("div", { class: "meta" },
-        el("div", { class: "title", title: describe(track) }, track.title),
-        el("div", { class: "sub" }, genreBadge(track), " ",
-          el("span", { class: "score", title: "score" }, track.score.toFixed(3)),
-          track.artist ? " · " + track.artist : "")),
-      el("button", { class: "like" + (rating === true ? " on" : ""), title: "Like",
-        onclick: () => rate(track, true) }, "♥"),
-      el("button", { class: "dislike" + (rating === false ? " on" : ""), title: "Dislike",
-        onclick: () => rate(track, false) }, "⊘")));
+      trackMeta(track, el("div", { class: "info" }, genreBadge(track),
+        el("span", { class: "score", title: "score" }, track.score.toFixed(3)))),
+      el("div", { class: "rate" },
+        el("button", { class: "like" + (rating === true ? " on" : ""), title: "Like",
+          onclick: () => rate(track, true) }, "♥"),
+        el("button", { class: "dislike" + (rating === false ? " on" : ""), title: "Dislike",
+          onclick: () => rate(track, false) }, "⊘"))));
   }
   if (outcome.value.tracks.length === 0) list.append(el("li", { class: "hint" }, "Nothing left to recommend."));
 }
@@ -234,10 +286,59 @@ async function rate(track, like) {
   }
   try {
     await api("/api/feedback", { method: "POST", body: { user, track: track.id, like } });
-    state.ratings.set(track.id, like);
+    state.ratings.set(track.id, { track, like });
+    renderRatings();
     await recommend();
   } catch (e) {
     setMessage("Feedback failed: " + e.message, true);
+  }
+}
+
+// ---- the listener's ratings: shown with their state, each can be undone ----
+
+async function loadRatings() {
+  const user = userName();
+  state.ratings = new Map();
+  if (user) {
+    try {
+      const data = await api(`/api/feedback?user=${encodeURIComponent(user)}`);
+      for (const r of data.ratings) state.ratings.set(r.id, { track: r, like: r.rating === "like" });
+    } catch (e) {
+      setMessage("Cannot load your ratings: " + e.message, true);
+    }
+  }
+  renderRatings();
+}
+
+function renderRatings() {
+  const list = $("ratings");
+  list.replaceChildren();
+  if (state.ratings.size === 0) {
+    list.append(el("li", { class: "hint" }, userName()
+      ? "No ratings yet: ♥ or ⊘ a recommendation"
+      : "Enter your name, then ♥ or ⊘ a recommendation"));
+    return;
+  }
+  for (const [id, { track, like }] of state.ratings) {
+    list.append(el("li", { "data-id": id, class: like ? "liked" : "disliked" },
+      el("button", { class: "play", title: "Play", onclick: () => play(track) }, "▶"),
+      trackMeta(track),
+      el("span", { class: "state" }, like ? "♥ liked" : "⊘ disliked"),
+      el("button", { class: "undo", title: like ? "Undo the like" : "Undo the dislike",
+        onclick: () => undoRating(id) }, "undo")));
+  }
+}
+
+async function undoRating(id) {
+  const user = userName();
+  try {
+    await api(`/api/feedback?user=${encodeURIComponent(user)}&track=${encodeURIComponent(id)}`,
+      { method: "DELETE" });
+    state.ratings.delete(id);
+    renderRatings();
+    if (state.seeds.length > 0) await recommend();
+  } catch (e) {
+    setMessage("Undo failed: " + e.message, true);
   }
 }
 
@@ -358,9 +459,7 @@ function renderExpItems() {
   for (const item of session.items) {
     list.append(el("li", { "data-id": item.id, class: state.playing === item.id ? "playing" : "" },
       el("button", { class: "play", title: "Play", onclick: () => play(item) }, "▶"),
-      el("div", { class: "meta" },
-        el("div", { class: "title", title: describe(item) }, item.title),
-        item.artist ? el("div", { class: "sub" }, item.artist) : null),
+      trackMeta(item),
       el("button", { class: "like" + (item.rating === "like" ? " on" : ""), title: "I like it",
         onclick: () => answer(item, true) }, "♥"),
       el("button", { class: "dislike" + (item.rating === "dislike" ? " on" : ""), title: "I don't like it",
@@ -421,34 +520,63 @@ async function loadMap() {
     dot.style.background = PALETTE[i % PALETTE.length];
     legend.append(el("li", {}, dot, g));
   });
+  legend.append(el("li", {}, el("i", { class: "mark-seed" }), "seed"),
+    el("li", {}, el("i", { class: "mark-rec" }), "recommended"));
+  state.mapBounds = mapBounds(m.points);
   drawMap();
+}
+
+// The view: the bulk of the points fills the canvas. With many points, the 1st to 99th
+// percentile of each axis (a few outliers would otherwise squash everything into a corner);
+// points beyond are drawn at the edge.
+function mapBounds(points) {
+  const cut = points.length >= 200 ? 0.01 : 0;
+  const range = (values) => {
+    values.sort((a, b) => a - b);
+    const at = (f) => values[Math.round(f * (values.length - 1))];
+    const [lo, hi] = [at(cut), at(1 - cut)];
+    return hi > lo ? [lo, hi] : [lo - 1, hi + 1];
+  };
+  const [minX, maxX] = range(points.map((p) => p.x));
+  const [minY, maxY] = range(points.map((p) => p.y));
+  return { minX, maxX, minY, maxY };
+}
+
+// The canvas has as many pixels as it is shown with (sharp on any screen, any width).
+function fitCanvas() {
+  const canvas = $("map");
+  const width = Math.round(canvas.clientWidth * (window.devicePixelRatio || 1));
+  if (width > 0 && canvas.width !== width) {
+    canvas.width = width;
+    canvas.height = Math.round(width * 0.75);
+  }
 }
 
 function mapLayout() {
   const canvas = $("map");
-  const pts = state.map.points;
-  let [minX, maxX, minY, maxY] = [Infinity, -Infinity, Infinity, -Infinity];
-  for (const p of pts) {
-    minX = Math.min(minX, p.x); maxX = Math.max(maxX, p.x);
-    minY = Math.min(minY, p.y); maxY = Math.max(maxY, p.y);
-  }
-  const pad = 14;
-  const sx = (canvas.width - 2 * pad) / ((maxX - minX) || 1);
-  const sy = (canvas.height - 2 * pad) / ((maxY - minY) || 1);
+  const { minX, maxX, minY, maxY } = state.mapBounds;
+  const pad = Math.max(10, canvas.width * 0.025);
+  const sx = (canvas.width - 2 * pad) / (maxX - minX);
+  const sy = (canvas.height - 2 * pad) / (maxY - minY);
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
   return {
-    x: (p) => pad + (p.x - minX) * sx,
-    y: (p) => canvas.height - pad - (p.y - minY) * sy,
+    x: (p) => clamp(pad + (p.x - minX) * sx, pad, canvas.width - pad),
+    y: (p) => clamp(canvas.height - pad - (p.y - minY) * sy, pad, canvas.height - pad),
   };
 }
 
+// Every track as a dot in its genre's colour; the current recommendations ringed in yellow and
+// the seeds as white diamonds on top (state.mapMarks lists what was marked where).
 function drawMap() {
   if (!state.map) return;
+  fitCanvas();
   const canvas = $("map");
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const layout = mapLayout();
   const n = state.map.points.length;
-  const radius = n > 20000 ? 1 : n > 2000 ? 2.5 : 6;
+  const scale = canvas.width / 560;
+  const radius = (n > 20000 ? 1 : n > 2000 ? 2.5 : 6) * scale;
   for (const p of state.map.points) {
     ctx.fillStyle = p.genre == null ? "#8b98a5" : PALETTE[p.genre % PALETTE.length];
     ctx.globalAlpha = 0.85;
@@ -457,6 +585,34 @@ function drawMap() {
     ctx.fill();
   }
   ctx.globalAlpha = 1;
+  const byId = new Map(state.map.points.map((p) => [p.id, p]));
+  const marks = [];
+  ctx.strokeStyle = "#ffd33d";
+  ctx.lineWidth = 2.5 * scale;
+  for (const id of new Set(state.recs)) {
+    const p = byId.get(id);
+    if (!p) continue;
+    ctx.beginPath();
+    ctx.arc(layout.x(p), layout.y(p), radius + 4 * scale, 0, 2 * Math.PI);
+    ctx.stroke();
+    marks.push({ id, kind: "recommended", x: layout.x(p), y: layout.y(p) });
+  }
+  const size = Math.max(7, radius + 3 * scale);
+  for (const seed of activeSeeds()) {
+    const p = byId.get(seed.id);
+    if (!p) continue;
+    const [x, y] = [layout.x(p), layout.y(p)];
+    ctx.beginPath();
+    ctx.moveTo(x, y - size); ctx.lineTo(x + size, y); ctx.lineTo(x, y + size); ctx.lineTo(x - size, y);
+    ctx.closePath();
+    ctx.fillStyle = "#ffffff";
+    ctx.fill();
+    ctx.lineWidth = 1.5 * scale;
+    ctx.strokeStyle = "#0c1116";
+    ctx.stroke();
+    marks.push({ id: seed.id, kind: "seed", x, y });
+  }
+  state.mapMarks = marks;
 }
 
 function pointAt(event) {
@@ -496,7 +652,11 @@ async function loadStats() {
 function start() {
   const user = $("user");
   user.value = localStorage.getItem("musicrec-user") || "";
-  user.addEventListener("change", () => localStorage.setItem("musicrec-user", user.value.trim()));
+  user.addEventListener("change", () => {
+    localStorage.setItem("musicrec-user", user.value.trim());
+    loadRatings();
+  });
+  window.addEventListener("resize", () => drawMap());
   $("search-form").addEventListener("submit", (e) => {
     e.preventDefault();
     state.query = $("search").value.trim();
@@ -524,7 +684,7 @@ function start() {
   });
   canvas.addEventListener("mouseleave", () => { tip.hidden = true; });
   canvas.addEventListener("click", (e) => { const p = pointAt(e); if (p) play(mapTrack(p)); });
-  loadStats().then(() => { search(1); loadMap(); });
+  loadStats().then(() => { search(1); loadMap(); loadRatings(); });
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -6,6 +6,11 @@
 use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_server::{ServeConfig, run};
 
+/// The allocator `musicrec` itself uses (crates/cli/src/main.rs), with its default purging as
+/// `musicrec serve` keeps it, so that the memory benchmark measures what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let db = args.next().ok_or("usage: serve DB [ADDR]")?;

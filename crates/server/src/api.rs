@@ -3,7 +3,6 @@
 //! [`crate::cf::CfCache`]), feedback, health, stats, the 2-D map and index reloads (the
 //! listening experiment is in [`crate::experiment`]). Every handler is annotated for the OpenAPI document served at `/api/openapi.json`.
 
-use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -96,23 +95,6 @@ impl TrackOut {
             genre_probability: genre.map(|(_, p)| p),
             embedded: true,
         }
-    }
-}
-
-/// Runs CPU-bound work on rayon's pool (the search itself is parallel there) and awaits it, so
-/// that tokio's workers keep serving. A panic becomes a 500, not an abort.
-pub async fn on_rayon<T, F>(work: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    rayon::spawn(move || {
-        let _ = tx.send(std::panic::catch_unwind(AssertUnwindSafe(work)));
-    });
-    match rx.await {
-        Ok(Ok(value)) => Ok(value),
-        _ => Err(ApiError::internal("a computation task failed")),
     }
 }
 
@@ -336,14 +318,16 @@ pub async fn get_track(
     }))
 }
 
-/// The track's audio file, with HTTP range requests (`Range: bytes=...` answers 206).
+/// The track's audio file, with HTTP range requests (`Range: bytes=...` answers 206). Formats
+/// browsers cannot play (`.au`, AIFF, CAF) come as a 16-bit WAV decoded on the fly.
 #[utoipa::path(get, path = "/api/tracks/{id}/audio", tag = "tracks",
     params(("id" = i64, Path, description = "Catalog track id"),
            ("Range" = Option<String>, Header, description = "Byte range, e.g. `bytes=0-1023`")),
     responses((status = 200, description = "The whole file", content_type = "audio/*"),
               (status = 206, description = "The requested byte range", content_type = "audio/*"),
               (status = 404, description = "No such track, or its file is gone", body = ErrorBody),
-              (status = 416, description = "Range outside the file")))]
+              (status = 416, description = "Range outside the file"),
+              (status = 422, description = "A file that must be converted for the browser cannot be decoded", body = ErrorBody)))]
 pub async fn track_audio(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -355,6 +339,19 @@ pub async fn track_audio(
         return Err(ApiError::not_found(format!(
             "the file of track {id} is gone (rescan the library)"
         )));
+    }
+    if crate::transcode::needs_transcoding(&track.path) {
+        let path = track.path.clone();
+        let wav = app
+            .work()
+            .blocking(move || crate::transcode::wav_of(&path))
+            .await?;
+        let mut response = crate::transcode::ranged(wav, "audio/wav", request.headers());
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=3600"),
+        );
+        return Ok(response);
     }
     let response = ServeFile::new(&track.path)
         .oneshot(request)
@@ -561,21 +558,22 @@ pub async fn recommend(
     let work_request = request.clone();
     let work_feedback = feedback.clone();
     let work_user = user.clone();
-    let result = on_rayon(move || {
-        let guard = cf_model
-            .as_ref()
-            .and_then(|m| m.as_ref())
-            .map(crate::cf::lock);
-        let collaborative = match (&work_user, &cf_model) {
-            (Some(user), Some(_)) => Some(Collaborative {
-                user,
-                model: guard.as_deref(),
-            }),
-            _ => None,
-        };
-        methods::run(&work_index, &work_request, &work_feedback, collaborative)
-    })
-    .await??;
+    let result = app
+        .compute(move || {
+            let guard = cf_model
+                .as_ref()
+                .and_then(|m| m.as_ref())
+                .map(crate::cf::lock);
+            let collaborative = match (&work_user, &cf_model) {
+                (Some(user), Some(_)) => Some(Collaborative {
+                    user,
+                    model: guard.as_deref(),
+                }),
+                _ => None,
+            };
+            methods::run(&work_index, &work_request, &work_feedback, collaborative)
+        })
+        .await??;
     let out = |id: i64| {
         let row = index
             .row_of(TrackId(id))
@@ -667,10 +665,122 @@ pub async fn feedback(
         user: name,
         user_id: user_id.0,
         track,
-        rating: match rating {
-            Rating::Like => "like",
-            Rating::Dislike => "dislike",
-        },
+        rating: rating_name(rating),
+    }))
+}
+
+/// Query of `GET /api/feedback`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// User name.
+    pub user: String,
+}
+
+/// One of the user's ratings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatedTrack {
+    #[serde(flatten)]
+    pub track: TrackOut,
+    /// `like` or `dislike` (the latest rating counts).
+    pub rating: &'static str,
+}
+
+/// The user's ratings, by track id.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRatings {
+    pub user: String,
+    pub ratings: Vec<RatedTrack>,
+}
+
+fn rating_name(rating: Rating) -> &'static str {
+    match rating {
+        Rating::Like => "like",
+        Rating::Dislike => "dislike",
+    }
+}
+
+/// The user's likes and dislikes (an unknown user has none).
+#[utoipa::path(get, path = "/api/feedback", tag = "recommend", params(UserQuery),
+    responses((status = 200, description = "The user's latest rating of each rated track", body = UserRatings),
+              (status = 400, description = "Bad user name", body = ErrorBody)))]
+pub async fn user_feedback(
+    State(app): State<AppState>,
+    ApiQuery(query): ApiQuery<UserQuery>,
+) -> Result<Json<UserRatings>, ApiError> {
+    let name = check_user_name(&query.user)?;
+    let user_name = name.clone();
+    let rated = app
+        .with_store(move |store| {
+            let Some(user) = store.user_by_name(&user_name)? else {
+                return Ok(Vec::new());
+            };
+            let mut rated = Vec::new();
+            for rating in store.feedback(user.id)? {
+                if let Some(track) = store.track(rating.track)? {
+                    rated.push((track, rating.rating));
+                }
+            }
+            Ok(rated)
+        })
+        .await?;
+    let index = app.index();
+    Ok(Json(UserRatings {
+        user: name,
+        ratings: rated
+            .iter()
+            .map(|(track, rating)| RatedTrack {
+                track: TrackOut::from_track(track, index.as_deref()),
+                rating: rating_name(*rating),
+            })
+            .collect(),
+    }))
+}
+
+/// Query of `DELETE /api/feedback`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UndoQuery {
+    /// User name.
+    pub user: String,
+    /// Catalog track id.
+    pub track: i64,
+}
+
+/// The result of an undo.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackUndone {
+    pub user: String,
+    pub track: i64,
+    /// Recorded ratings of the track that were removed (0: it was not rated).
+    pub removed: u64,
+}
+
+/// Undo a like or dislike: the track counts as never rated by this user again.
+#[utoipa::path(delete, path = "/api/feedback", tag = "recommend", params(UndoQuery),
+    responses((status = 200, description = "The track's ratings by this user are removed", body = FeedbackUndone),
+              (status = 400, description = "Bad user name or track id", body = ErrorBody)))]
+pub async fn undo_feedback(
+    State(app): State<AppState>,
+    Extension(cf): Extension<Arc<CfCache>>,
+    ApiQuery(query): ApiQuery<UndoQuery>,
+) -> Result<Json<FeedbackUndone>, ApiError> {
+    let name = check_user_name(&query.user)?;
+    let user_name = name.clone();
+    let track = query.track;
+    let removed = app
+        .with_store(move |store| match store.user_by_name(&user_name)? {
+            Some(user) => Ok(store.clear_feedback(user.id, TrackId(track))?),
+            None => Ok(0),
+        })
+        .await?;
+    if removed > 0 {
+        cf.invalidate();
+    }
+    Ok(Json(FeedbackUndone {
+        user: name,
+        track,
+        removed,
     }))
 }
 
@@ -683,7 +793,8 @@ pub async fn feedback(
 pub async fn map(State(app): State<AppState>) -> Result<Response, ApiError> {
     let index = app.require_index()?;
     // The first call computes the PCA; serialising 100k points is also worth a worker thread.
-    let bytes = on_rayon(move || serde_json::to_vec(&*index.map()))
+    let bytes = app
+        .compute(move || serde_json::to_vec(&*index.map()))
         .await?
         .map_err(|e| ApiError::internal(format!("cannot encode the map: {e}")))?;
     Ok((

@@ -2,7 +2,8 @@
 //! (`Authorization: Bearer TOKEN` or `?token=TOKEN`; Subsonic clients may instead send it as
 //! their password, `p=TOKEN` or `p=enc:HEX`, as `t=md5(TOKEN + s)` with `s`, or as
 //! `apiKey=TOKEN`). Without a token (only allowed on a loopback address) everything is open.
-//! The page itself (`/`, `/assets/*`) holds no data and is always served.
+//! The page itself (`/`, `/assets/*`) holds no data and is always served. A token has at least
+//! [`MIN_TOKEN_CHARS`] characters; [`new_token`] makes a random one.
 
 use std::net::SocketAddr;
 
@@ -35,6 +36,20 @@ pub enum AccessError {
     TokenRequired(SocketAddr),
     #[error("the token is empty or has whitespace or control characters")]
     BadToken,
+    #[error(
+        "the token has {0} characters, fewer than {MIN_TOKEN_CHARS}: make a random one with `musicrec serve --new-token`"
+    )]
+    ShortToken(usize),
+}
+
+/// Shortest accepted token (a guessable token on a network is no protection).
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// A new random token: 32 hex digits (128 bits) from the operating system's CSPRNG.
+pub fn new_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
 }
 
 impl Access {
@@ -48,6 +63,10 @@ impl Access {
         let token = token.into();
         if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(AccessError::BadToken);
+        }
+        let chars = token.chars().count();
+        if chars < MIN_TOKEN_CHARS {
+            return Err(AccessError::ShortToken(chars));
         }
         Ok(Self { token: Some(token) })
     }
@@ -82,8 +101,8 @@ impl Access {
             .headers()
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            && self.matches(bearer.trim())
+            .and_then(bearer_credentials)
+            && self.matches(bearer)
         {
             return true;
         }
@@ -134,6 +153,15 @@ impl Access {
     }
 }
 
+/// The credentials of an `Authorization: Bearer TOKEN` value; the scheme is case-insensitive
+/// (RFC 9110, 11.1).
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
+}
+
 /// The first value of query parameter `name`.
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
     let query = request.uri().query()?;
@@ -142,4 +170,29 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_short_tokens_are_refused() {
+        assert_eq!(bearer_credentials("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_credentials("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_credentials("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_credentials("Basic abc"), None);
+        assert_eq!(bearer_credentials("Bearerabc"), None);
+        let err = Access::with_token("short").unwrap_err();
+        assert_eq!(err, AccessError::ShortToken(5));
+        assert!(
+            err.to_string().contains("musicrec serve --new-token"),
+            "{err}"
+        );
+        let token = new_token().unwrap();
+        assert_eq!(token.len(), 32);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(token, new_token().unwrap());
+        assert!(Access::with_token(token).is_ok());
+    }
 }

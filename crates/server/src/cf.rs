@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use musicrec_recommend::cf::{CfModel, CfParams, Interaction, interactions_from_catalog};
 
-use crate::api::on_rayon;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -111,11 +110,12 @@ impl CfCache {
             return Ok(self.snapshot(fitted));
         }
         let params = self.params;
-        let (model, interactions) = on_rayon(move || {
-            let model = CfModel::fit(&interactions, &params).map(|m| Arc::new(Mutex::new(m)));
-            (model, interactions)
-        })
-        .await?;
+        let (model, interactions) = app
+            .compute(move || {
+                let model = CfModel::fit(&interactions, &params).map(|m| Arc::new(Mutex::new(m)));
+                (model, interactions)
+            })
+            .await?;
         self.fits.fetch_add(1, Ordering::SeqCst);
         if let Some(m) = &model {
             let (users, tracks) = lock(m).size();

@@ -71,6 +71,11 @@ impl ApiError {
         )
     }
 
+    /// Too much work is running or waiting: answered 429 with `Retry-After`.
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "busy", message)
+    }
+
     /// A fault on the server's side (catalog I/O, a task that died): logged, answered 500.
     pub fn internal(message: impl Into<String>) -> Self {
         let message = message.into();
@@ -87,7 +92,14 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(crate::work::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

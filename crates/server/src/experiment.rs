@@ -23,7 +23,7 @@ use musicrec_recommend::plan_session;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{check_name, on_rayon};
+use crate::api::check_name;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::methods::MAX_SEEDS;
 use crate::state::AppState;
@@ -343,9 +343,9 @@ pub async fn create_session(
     let shuffle = participant_shuffle_seed(&study.name, &participant);
     let plan_study = study.clone();
     let plan_seeds = seeds.clone();
-    let items: Vec<SessionItem> =
-        on_rayon(move || plan_session(&plan_study, &index.set, &index.index, &plan_seeds, shuffle))
-            .await??;
+    let items: Vec<SessionItem> = app
+        .compute(move || plan_session(&plan_study, &index.set, &index.index, &plan_seeds, shuffle))
+        .await??;
     let out = app
         .with_store(move |store| {
             // Checked again under the store's lock: a concurrent request may have made it.

@@ -4,13 +4,16 @@
 //!   by an OpenAPI document generated from the handlers and the router itself at
 //!   `/api/openapi.json`;
 //! * OpenSubsonic-compatible similar-songs calls under `/rest` ([`subsonic`]);
-//! * the web page at `/` ([`page`]), its assets embedded at compile time.
+//! * the web page at `/` ([`page`]), its assets embedded at compile time; audio that browsers
+//!   cannot play is streamed as WAV converted on the fly ([`transcode`]).
 //!
 //! The catalog has one writer: the store sits behind a mutex and is used from blocking tasks
 //! ([`AppState::with_store`]); the search index is loaded once and swapped whole on reload
 //! (`POST /api/reload`, or when the periodic check sees the catalog's change revision move).
 //! Safe by default: [`ServeConfig`] refuses a non-loopback address without a token, and with a
-//! token every `/api` and `/rest` call must carry it ([`auth`]). Bodies are capped at
+//! token every `/api` and `/rest` call must carry it ([`auth`]). Under load, catalog calls and
+//! computations run on a bounded pool with a bounded queue, 429 beyond it ([`work`]); idle and
+//! half-open connections are closed after [`IDLE_TIMEOUT`] ([`listen`]). Bodies are capped at
 //! [`BODY_LIMIT_BYTES`], requests time out after [`REQUEST_TIMEOUT`], and every error, including
 //! those of the body limit, the timeout and the router (405), is a JSON body
 //! `{"error": {"code", "message"}}` with its 4xx status ([`error::json_errors`]).
@@ -20,11 +23,14 @@ pub mod auth;
 pub mod cf;
 pub mod error;
 pub mod experiment;
+pub mod listen;
 pub mod map;
 pub mod methods;
 pub mod page;
 pub mod state;
 pub mod subsonic;
+pub mod transcode;
+pub mod work;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -51,11 +57,15 @@ pub use cf::CfCache;
 pub use error::ApiError;
 pub use methods::{MAX_K, MAX_SEEDS, MethodName};
 pub use state::{AppState, LoadedIndex};
+pub use work::{WorkLimits, WorkPool};
 
 /// Largest request body accepted (JSON bodies are a few hundred bytes).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// A request that has not produced its response headers by then is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection without a complete request head this long after it opened or after its last
+/// response (idle keep-alive, or half a request) is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default interval of the check for a changed catalog.
 pub const DEFAULT_REFRESH_EVERY: Duration = Duration::from_secs(30);
 
@@ -66,6 +76,10 @@ pub struct Limits {
     pub body_bytes: usize,
     /// A request without response headers by then is answered 408.
     pub timeout: Duration,
+    /// Idle and half-open connections are closed after this ([`listen::serve`]).
+    pub idle_timeout: Duration,
+    /// Catalog calls and computations at once, and waiting, before 429 ([`WorkPool`]).
+    pub work: WorkLimits,
 }
 
 impl Default for Limits {
@@ -73,6 +87,8 @@ impl Default for Limits {
         Self {
             body_bytes: BODY_LIMIT_BYTES,
             timeout: REQUEST_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+            work: WorkLimits::default(),
         }
     }
 }
@@ -134,7 +150,11 @@ pub fn routes_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::get_track))
         .routes(routes!(api::track_audio))
         .routes(routes!(api::recommend))
-        .routes(routes!(api::feedback))
+        .routes(routes!(
+            api::feedback,
+            api::user_feedback,
+            api::undo_feedback
+        ))
         .routes(routes!(api::map))
         .routes(routes!(api::reload))
         .routes(routes!(experiment::list_studies))
@@ -152,6 +172,11 @@ pub fn app(state: AppState, access: Access) -> Router {
 
 /// The whole application over `state`, with `access` and `limits` enforced.
 pub fn app_with_limits(state: AppState, access: Access, limits: Limits) -> Router {
+    let state = if state.work().limits() == limits.work {
+        state
+    } else {
+        state.with_work_limits(limits.work)
+    };
     let (routes, doc) = routes_and_doc();
     let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".to_string());
     routes
@@ -167,6 +192,8 @@ pub fn app_with_limits(state: AppState, access: Access, limits: Limits) -> Route
         .route("/", get(page::index))
         .route("/assets/app.js", get(page::app_js))
         .route("/assets/app.css", get(page::app_css))
+        .route("/assets/favicon.svg", get(page::favicon))
+        .route("/favicon.ico", get(page::favicon))
         .fallback(not_found)
         .with_state(state)
         .layer(axum::Extension(access.clone()))
@@ -240,8 +267,12 @@ pub enum ServeError {
 pub fn run(store: Box<dyn CatalogStore>, config: ServeConfig) -> Result<(), ServeError> {
     let access = Access::for_bind(config.addr, config.token.clone())?;
     let state = AppState::new(store, config.model.clone()).map_err(ServeError::Catalog)?;
+    let limits = Limits::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // The work pool bounds catalog jobs; this also bounds the file reads of audio streaming
+        // (tokio::fs), which run on blocking threads too (tokio's default allows 512 threads).
+        .max_blocking_threads(2 * limits.work.workers + 4)
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.addr)
@@ -265,11 +296,15 @@ pub fn run(store: Box<dyn CatalogStore>, config: ServeConfig) -> Result<(), Serv
         if let Some(every) = config.refresh_every {
             spawn_refresh(state.clone(), every);
         }
-        axum::serve(listener, app(state, access))
-            .with_graceful_shutdown(async {
+        listen::serve(
+            listener,
+            app_with_limits(state, access, limits),
+            limits.idle_timeout,
+            async {
                 let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            },
+        )
+        .await?;
         Ok(())
     })
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
+const FAVICON_SVG: &str = include_str!("../assets/favicon.svg");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
@@ -29,4 +30,10 @@ pub async fn app_js() -> Response {
 
 pub async fn app_css() -> Response {
     asset("text/css; charset=utf-8", APP_CSS)
+}
+
+/// The icon, at `/assets/favicon.svg` (linked from the page) and `/favicon.ico` (asked for by
+/// browsers and tools that do not read the link).
+pub async fn favicon() -> Response {
+    asset("image/svg+xml", FAVICON_SVG)
 }

@@ -11,6 +11,7 @@ use musicrec_recommend::{EmbeddingIndex, index_from_embedding_set};
 
 use crate::error::ApiError;
 use crate::map::MapData;
+use crate::work::{WorkLimits, WorkPool};
 
 /// One model's embeddings as loaded from the catalog, with the index built over them.
 #[derive(Debug)]
@@ -80,6 +81,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    /// Where catalog calls and computations run, bounded ([`WorkPool`]).
+    work: Arc<WorkPool>,
 }
 
 impl AppState {
@@ -95,7 +98,28 @@ impl AppState {
                 pinned_model: model,
                 reload_lock: tokio::sync::Mutex::new(()),
             }),
+            work: Arc::new(WorkPool::new(WorkLimits::default())),
         })
+    }
+
+    /// The same state with its own work pool of `limits` (the catalog and index are shared).
+    pub fn with_work_limits(mut self, limits: WorkLimits) -> Self {
+        self.work = Arc::new(WorkPool::new(limits));
+        self
+    }
+
+    /// The pool catalog calls and computations run on.
+    pub fn work(&self) -> &WorkPool {
+        &self.work
+    }
+
+    /// Runs CPU-bound `job` on rayon's pool through the work pool (429 when it is full).
+    pub async fn compute<T, F>(&self, job: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.work.compute(job).await
     }
 
     /// The index now in use (`None` while the catalog has no embedded model).
@@ -117,24 +141,24 @@ impl AppState {
     }
 
     /// Runs `f` with the store on a blocking thread (SQLite calls block; the store has one user
-    /// at a time).
+    /// at a time), through the work pool: 429 when too many jobs are running or waiting.
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn CatalogStore) -> Result<T, ApiError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock leaves SQLite consistent (every write is one
-            // transaction), so a poisoned lock is still safe to use.
-            let mut store = inner
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(store.as_mut())
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("catalog task failed: {e}")))?
+        self.work
+            .blocking(move || {
+                // A panic while holding the lock leaves SQLite consistent (every write is one
+                // transaction), so a poisoned lock is still safe to use.
+                let mut store = inner
+                    .store
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                f(store.as_mut())
+            })
+            .await
     }
 
     /// Reloads the index from the catalog now. Returns the new index (or `None`: no model).

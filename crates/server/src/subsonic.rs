@@ -30,7 +30,6 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde_json::{Map, Value, json};
 
-use crate::api::on_rayon;
 use crate::auth::Access;
 use crate::state::{AppState, LoadedIndex};
 
@@ -447,7 +446,8 @@ async fn similar_songs(
     let index = require_index(app)?;
     let seeds = similar_seeds(params, &index)?;
     let work = index.clone();
-    let found = on_rayon(move || work.index.recommend(&RecommendRequest::new(seeds, count)))
+    let found = app
+        .compute(move || work.index.recommend(&RecommendRequest::new(seeds, count)))
         .await
         .map_err(|e| fail(code::GENERIC, e.message))?
         .map_err(|e| fail(code::GENERIC, e.to_string()))?;
@@ -490,13 +490,14 @@ async fn sonic_similar(app: &AppState, params: &Params) -> Result<Map<String, Va
     let index = require_index(app)?;
     require_embedded(&index, id)?;
     let work = index.clone();
-    let found = on_rayon(move || {
-        work.index
-            .recommend(&RecommendRequest::new(vec![id], count))
-    })
-    .await
-    .map_err(|e| fail(code::GENERIC, e.message))?
-    .map_err(|e| fail(code::GENERIC, e.to_string()))?;
+    let found = app
+        .compute(move || {
+            work.index
+                .recommend(&RecommendRequest::new(vec![id], count))
+        })
+        .await
+        .map_err(|e| fail(code::GENERIC, e.message))?
+        .map_err(|e| fail(code::GENERIC, e.to_string()))?;
     let scores: Vec<(i64, f64)> = found
         .tracks
         .iter()
@@ -516,55 +517,56 @@ async fn sonic_path(app: &AppState, params: &Params) -> Result<Map<String, Value
     require_embedded(&index, start)?;
     require_embedded(&index, end)?;
     let work = index.clone();
-    let path = on_rayon(move || -> Result<Vec<(i64, f64)>, String> {
-        let unit = |id: i64| -> Result<Vec<f32>, String> {
-            let v = work.index.embedding(id).map_err(|e| e.to_string())?;
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            Ok(v.iter()
-                .map(|x| if norm > 0.0 { x / norm } else { 0.0 })
-                .collect())
-        };
-        let (a, b) = (unit(start)?, unit(end)?);
-        let mut used = vec![start, end];
-        let mut ids = vec![start];
-        let steps = count - 2;
-        for step in 1..=steps {
-            let t = step as f32 / (steps + 1) as f32;
-            let query: Vec<f32> = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| (1.0 - t) * x + t * y)
-                .collect();
-            // Halfway between opposite songs the query is zero: nothing lies "between" there.
-            let Ok(found) = work
-                .index
-                .search(&query, Metric::Cosine, 1, &used, SearchMode::Auto)
-            else {
-                continue;
+    let path = app
+        .compute(move || -> Result<Vec<(i64, f64)>, String> {
+            let unit = |id: i64| -> Result<Vec<f32>, String> {
+                let v = work.index.embedding(id).map_err(|e| e.to_string())?;
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                Ok(v.iter()
+                    .map(|x| if norm > 0.0 { x / norm } else { 0.0 })
+                    .collect())
             };
-            if let Some(hit) = found.hits.first() {
-                used.push(hit.id);
-                ids.push(hit.id);
+            let (a, b) = (unit(start)?, unit(end)?);
+            let mut used = vec![start, end];
+            let mut ids = vec![start];
+            let steps = count - 2;
+            for step in 1..=steps {
+                let t = step as f32 / (steps + 1) as f32;
+                let query: Vec<f32> = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| (1.0 - t) * x + t * y)
+                    .collect();
+                // Halfway between opposite songs the query is zero: nothing lies "between" there.
+                let Ok(found) =
+                    work.index
+                        .search(&query, Metric::Cosine, 1, &used, SearchMode::Auto)
+                else {
+                    continue;
+                };
+                if let Some(hit) = found.hits.first() {
+                    used.push(hit.id);
+                    ids.push(hit.id);
+                }
             }
-        }
-        if end != start {
-            ids.push(end);
-        }
-        Ok(ids
-            .into_iter()
-            .map(|id| {
-                let cosine = work
-                    .index
-                    .embedding(id)
-                    .map(|v| Metric::Cosine.similarity(&a, v))
-                    .unwrap_or(0.0);
-                (id, distance(cosine))
-            })
-            .collect())
-    })
-    .await
-    .map_err(|e| fail(code::GENERIC, e.message))?
-    .map_err(|e| fail(code::GENERIC, e))?;
+            if end != start {
+                ids.push(end);
+            }
+            Ok(ids
+                .into_iter()
+                .map(|id| {
+                    let cosine = work
+                        .index
+                        .embedding(id)
+                        .map(|v| Metric::Cosine.similarity(&a, v))
+                        .unwrap_or(0.0);
+                    (id, distance(cosine))
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| fail(code::GENERIC, e.message))?
+        .map_err(|e| fail(code::GENERIC, e))?;
     let songs = children(app, &index, path.iter().map(|s| s.0).collect()).await?;
     Ok(sonic_matches("findSonicPathResult", songs, &path))
 }

@@ -20,8 +20,8 @@ use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_recommend::cf::CfParams;
 use musicrec_recommend::experiment::participant_shuffle_seed;
 use musicrec_recommend::{index_from_embedding_set, plan_session};
-use musicrec_server::{Access, AccessError, CfCache, Limits};
-use musicrec_testkit::data::{copy_clips, gtzan_mini};
+use musicrec_server::{Access, AccessError, CfCache, Limits, WorkLimits};
+use musicrec_testkit::data::{copy_clips, gtzan_mini, shared_data_with};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -462,19 +462,32 @@ async fn audio_is_served_by_id_with_range_requests() {
 async fn with_a_token_every_api_call_must_carry_it() {
     let Some(gtzan) = gtzan_mini() else { return };
     let lib = Library::new(&gtzan, 1);
-    let app = musicrec_server::app(lib.state(), Access::with_token("s3cret").unwrap());
+    const TOKEN: &str = "s3cret-s3cret-s3cret";
+    let app = musicrec_server::app(lib.state(), Access::with_token(TOKEN).unwrap());
 
     let (status, body) = get_json(&app, "/api/health").await;
     assert_client_error(status, &body, StatusCode::UNAUTHORIZED);
     let (status, body) = get_json(&app, "/api/health?token=wrong").await;
     assert_client_error(status, &body, StatusCode::UNAUTHORIZED);
-    let (status, _) = get_json(&app, "/api/health?token=s3cret").await;
+    let (status, _) = get_json(&app, &format!("/api/health?token={TOKEN}")).await;
     assert_eq!(status, StatusCode::OK);
-    let request = Request::get("/api/stats")
-        .header("authorization", "Bearer s3cret")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(send(&app, request).await.0, StatusCode::OK);
+    // The scheme is case-insensitive (RFC 9110); the token itself is not.
+    for (value, expected) in [
+        (format!("Bearer {TOKEN}"), StatusCode::OK),
+        (format!("bearer {TOKEN}"), StatusCode::OK),
+        (format!("BEARER  {TOKEN}"), StatusCode::OK),
+        (
+            format!("Bearer {}", TOKEN.to_uppercase()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (format!("Basic {TOKEN}"), StatusCode::UNAUTHORIZED),
+    ] {
+        let request = Request::get("/api/stats")
+            .header("authorization", &value)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(&app, request).await.0, expected, "{value}");
+    }
     let (status, body) = post_json(&app, "/api/recommend", "{}").await;
     assert_client_error(status, &body, StatusCode::UNAUTHORIZED);
     let (status, _, page) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
@@ -493,13 +506,13 @@ async fn with_a_token_every_api_call_must_carry_it() {
     let salt = "c19b2d";
     let t = {
         use md5::{Digest, Md5};
-        hex::encode(Md5::digest(format!("s3cret{salt}").as_bytes()))
+        hex::encode(Md5::digest(format!("{TOKEN}{salt}").as_bytes()))
     };
     for query in [
-        "&p=s3cret".to_string(),
-        format!("&p=enc:{}", hex::encode("s3cret")),
+        format!("&p={TOKEN}"),
+        format!("&p=enc:{}", hex::encode(TOKEN)),
         format!("&t={t}&s={salt}"),
-        "&apiKey=s3cret".to_string(),
+        format!("&apiKey={TOKEN}"),
     ] {
         let (_, out) = get_json(&app, &ping(&query)).await;
         assert_eq!(out["subsonic-response"]["status"], "ok", "{query}: {out}");
@@ -517,10 +530,14 @@ async fn with_a_token_every_api_call_must_carry_it() {
         AccessError::TokenRequired(public)
     );
     assert!(
-        Access::for_bind(public, Some("t0k".into()))
+        Access::for_bind(public, Some(TOKEN.into()))
             .unwrap()
             .requires_token()
     );
+    // A short token is refused at start, saying how to make a good one.
+    let short = Access::for_bind(public, Some("t0k".into())).unwrap_err();
+    assert_eq!(short, AccessError::ShortToken(3));
+    assert!(short.to_string().contains("--new-token"), "{short}");
     assert!(
         !Access::for_bind("127.0.0.1:8080".parse().unwrap(), None)
             .unwrap()
@@ -612,6 +629,12 @@ async fn map_reload_and_openapi_document() {
         assert!(!item.contains(word), "{word} in {item}");
     }
     assert!(doc["paths"]["/api/recommend"]["post"].is_object());
+    for method in ["get", "post", "delete"] {
+        assert!(
+            doc["paths"]["/api/feedback"][method].is_object(),
+            "{method}"
+        );
+    }
     assert!(doc["paths"]["/rest/{call}"]["get"].is_object());
     assert!(doc["paths"]["/rest/{call}"]["post"].is_object());
     assert!(doc["components"]["schemas"]["RecommendBody"].is_object());
@@ -1352,7 +1375,7 @@ async fn over_a_real_socket_every_error_is_json() {
 
     // A method the route does not have.
     for (method, path, allowed) in [
-        ("DELETE", "/api/feedback", "POST"),
+        ("PATCH", "/api/feedback", "POST"),
         ("PUT", "/api/tracks/1", "GET"),
         ("POST", "/api/experiments", "GET"),
     ] {
@@ -1390,4 +1413,350 @@ async fn over_a_real_socket_every_error_is_json() {
             .await
             .unwrap();
     check(answer, 404, "not_found");
+}
+
+/// Serves `app` on a free loopback port with `idle_timeout` ([`musicrec_server::listen::serve`],
+/// the accept loop `musicrec serve` uses).
+async fn serve_on_loopback(app: axum::Router, idle_timeout: Duration) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(musicrec_server::listen::serve(
+        listener,
+        app,
+        idle_timeout,
+        std::future::pending(),
+    ));
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_work_queue_answers_429_and_the_server_recovers() {
+    let Some(gtzan) = gtzan_mini() else { return };
+    let lib = Library::new(&gtzan, 1);
+    // One worker and two places in the queue.
+    let work = WorkLimits {
+        workers: 1,
+        queue: 2,
+    };
+    let state = lib.state().with_work_limits(work);
+    let limits = Limits {
+        work,
+        ..Limits::default()
+    };
+    let app = musicrec_server::app_with_limits(state.clone(), Access::open(), limits);
+    let addr = serve_on_loopback(app, Duration::from_secs(20)).await;
+
+    // The worker is busy with a catalog job that waits for the test.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let busy = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            state
+                .with_store(move |_| {
+                    wait.recv().unwrap();
+                    Ok(())
+                })
+                .await
+        })
+    };
+    while state.work().in_flight() < 1 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // 40 concurrent searches: two wait in the queue, the other 38 are refused at once.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..40 {
+        let tx = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(raw_http(
+                addr,
+                "GET /api/tracks?q=blues HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+            ));
+        });
+    }
+    drop(tx);
+    let mut refused = 0;
+    while refused < 38 {
+        let (status, headers, body) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("38 refusals while the worker is busy")
+            .unwrap();
+        assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(headers["retry-after"], "1", "{headers:?}");
+        let out = common::parse(&body);
+        assert_client_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &out,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        assert_eq!(out["error"]["code"], "busy");
+        refused += 1;
+    }
+    assert_eq!(state.work().in_flight(), 3, "the busy job and two queued");
+    // Calls that need no worker still answer.
+    let (status, _, _) = raw_http(
+        addr,
+        "GET /api/health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+
+    // Once the worker is free the two queued searches are answered.
+    release.send(()).unwrap();
+    busy.await.unwrap().unwrap();
+    for _ in 0..2 {
+        let (status, _, body) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(common::parse(&body)["total"], 1);
+    }
+    assert!(rx.recv().await.is_none());
+    assert_eq!(state.work().in_flight(), 0);
+    let (status, _, _) = raw_http(
+        addr,
+        "GET /api/tracks?q=jazz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200);
+}
+
+/// Reads from `stream` until the server closes it; returns the bytes and how long it took.
+fn read_until_closed(stream: &mut std::net::TcpStream) -> (Vec<u8>, Duration) {
+    let start = std::time::Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return (got, start.elapsed()),
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (got, start.elapsed());
+            }
+            Err(e) => panic!(
+                "the server kept the connection open for {:?}: {e}",
+                start.elapsed()
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_half_open_connections_are_closed_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("catalog.db")).unwrap();
+    let state = musicrec_server::AppState::new(Box::new(store), None).unwrap();
+    let idle = Duration::from_millis(600);
+    let addr = serve_on_loopback(musicrec_server::app(state, Access::open()), idle).await;
+
+    let outcome = tokio::task::spawn_blocking(move || {
+        // Half a request head, then silence.
+        let mut half = std::net::TcpStream::connect(addr).unwrap();
+        half.write_all(b"GET /api/health HTTP/1.1\r\nHost: te")
+            .unwrap();
+        let (_, half_open) = read_until_closed(&mut half);
+        // Connected, nothing sent.
+        let mut silent = std::net::TcpStream::connect(addr).unwrap();
+        let (nothing, silent_for) = read_until_closed(&mut silent);
+        // One whole request on a keep-alive connection, answered, then idle.
+        let mut kept = std::net::TcpStream::connect(addr).unwrap();
+        kept.write_all(b"GET /api/health HTTP/1.1\r\nHost: test\r\n\r\n")
+            .unwrap();
+        let (answer, idle_for) = read_until_closed(&mut kept);
+        (half_open, nothing, silent_for, answer, idle_for)
+    })
+    .await
+    .unwrap();
+    let (half_open, nothing, silent_for, answer, idle_for) = outcome;
+    for (what, took) in [
+        ("half a request", half_open),
+        ("nothing sent", silent_for),
+        ("idle keep-alive", idle_for),
+    ] {
+        assert!(
+            took >= idle.mul_f32(0.8) && took < Duration::from_secs(5),
+            "{what}: closed after {took:?} (timeout {idle:?})"
+        );
+    }
+    assert!(nothing.is_empty());
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"status\":\"ok\""), "{answer}");
+}
+
+#[tokio::test]
+async fn likes_and_dislikes_are_listed_and_can_be_undone() {
+    let Some(gtzan) = gtzan_mini() else { return };
+    let lib = Library::new(&gtzan, 1);
+    let (_, app) = lib.app();
+    let (jazz, rock) = (first_id(&app, "jazz").await, first_id(&app, "rock").await);
+    let rate = |track: i64, like: bool| {
+        let app = app.clone();
+        async move {
+            let (status, out) = post_json(
+                &app,
+                "/api/feedback",
+                &json!({ "user": "ada", "track": track, "like": like }).to_string(),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{out}");
+        }
+    };
+    rate(jazz, true).await;
+    rate(rock, true).await;
+    rate(rock, false).await;
+    let (status, listed) = get_json(&app, "/api/feedback?user=ada").await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let ratings: Vec<(i64, &str)> = listed["ratings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_i64().unwrap(), r["rating"].as_str().unwrap()))
+        .collect();
+    let mut expected = vec![(jazz, "like"), (rock, "dislike")];
+    expected.sort_unstable();
+    assert_eq!(ratings, expected);
+    assert!(listed["ratings"][0]["title"].is_string(), "{listed}");
+
+    // The dislike is undone: the track is unrated, and can come back in recommendations.
+    let request = |method: &str, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, body) = send(
+        &app,
+        request("DELETE", &format!("/api/feedback?user=ada&track={rock}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        common::parse(&body),
+        json!({ "user": "ada", "track": rock, "removed": 2 })
+    );
+    let (_, listed) = get_json(&app, "/api/feedback?user=ada").await;
+    assert_eq!(listed["ratings"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["ratings"][0]["id"], jazz);
+    let (_, recs) = post_json(
+        &app,
+        "/api/recommend",
+        &json!({ "seeds": [jazz], "k": 9, "user": "ada" }).to_string(),
+    )
+    .await;
+    assert_eq!(recs["feedback"], json!({ "liked": 1, "disliked": 0 }));
+    assert!(ids_of(&recs, "tracks").contains(&rock), "{recs}");
+
+    // Undoing again, or for a user who never rated anything, removes nothing.
+    let (_, _, body) = send(
+        &app,
+        request("DELETE", &format!("/api/feedback?user=ada&track={rock}")),
+    )
+    .await;
+    assert_eq!(common::parse(&body)["removed"], 0);
+    let (_, _, body) = send(
+        &app,
+        request("DELETE", &format!("/api/feedback?user=nobody&track={rock}")),
+    )
+    .await;
+    assert_eq!(common::parse(&body)["removed"], 0);
+    let (status, listed) = get_json(&app, "/api/feedback?user=nobody").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["ratings"], json!([]));
+    let (status, body) = get_json(&app, "/api/feedback?user=%20").await;
+    assert_client_error(status, &body, StatusCode::BAD_REQUEST);
+    let (status, _, body) = send(&app, request("DELETE", "/api/feedback?user=ada&track=x")).await;
+    assert_client_error(status, &common::parse(&body), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_au_track_is_streamed_as_wav_with_ranges() {
+    let Some(gtzan) = gtzan_mini() else { return };
+    let Some(shared) = shared_data_with(&["formats/jazz.00000.au"]) else {
+        return;
+    };
+    let au = shared.join("formats/jazz.00000.au");
+    let lib = Library::new(&gtzan, 1);
+    std::fs::copy(&au, lib.music.join("jazz.00000.au")).unwrap();
+    lib.scan();
+    let (_, app) = lib.app();
+    let (_, page) = get_json(&app, "/api/tracks?q=jazz.00000.au").await;
+    assert_eq!(page["total"], 1, "{page}");
+    let id = page["items"][0]["id"].as_i64().unwrap();
+
+    let (status, head, wav) = send(
+        &app,
+        Request::get(format!("/api/tracks/{id}/audio"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(head.headers()["content-type"], "audio/wav");
+    assert_eq!(head.headers()["accept-ranges"], "bytes");
+    let reader = hound::WavReader::new(std::io::Cursor::new(&wav)).expect("a WAV");
+    let spec = reader.spec();
+    assert_eq!(
+        (spec.channels, spec.bits_per_sample, spec.sample_rate),
+        (1, 16, 22_050)
+    );
+    let source = musicrec_audio::decode_file(&au).unwrap();
+    assert_eq!(reader.duration() as usize, source.samples.len());
+    let seconds = f64::from(reader.duration()) / f64::from(spec.sample_rate);
+    assert!((seconds - 30.0).abs() < 0.1, "{seconds} s");
+    // The samples are the decoded ones, to 16-bit precision.
+    let samples: Vec<i16> = reader.into_samples().map(Result::unwrap).collect();
+    let worst = samples
+        .iter()
+        .zip(&source.samples)
+        .map(|(&w, &s)| (f32::from(w) / 32767.0 - s).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= 1.0 / 32767.0, "{worst}");
+
+    // A range of it, as a browser asks when seeking.
+    let (status, head, part) = send(
+        &app,
+        Request::get(format!("/api/tracks/{id}/audio"))
+            .header("range", "bytes=100-1099")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        head.headers()["content-range"],
+        format!("bytes 100-1099/{}", wav.len()).as_str()
+    );
+    assert_eq!(part, wav[100..1100]);
+    let (status, _, _) = send(
+        &app,
+        Request::get(format!("/api/tracks/{id}/audio"))
+            .header("range", format!("bytes={}-", wav.len() + 10))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
+
+    // A WAV is still served as it is, with its own ranges.
+    let wav_id = first_id(&app, "blues").await;
+    let (status, head, _) = send(
+        &app,
+        Request::get(format!("/api/tracks/{wav_id}/audio"))
+            .header("range", "bytes=0-9")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    let original = std::fs::metadata(lib.music.join("blues/blues.00000.wav"))
+        .unwrap()
+        .len();
+    assert_eq!(
+        head.headers()["content-range"],
+        format!("bytes 0-9/{original}").as_str()
+    );
 }

@@ -7,6 +7,13 @@
 //! like/dislike every item, "thank you", resume after a reload), checking in the catalog that
 //! every answer was recorded.
 //!
+//! It also checks the rough edges of issue 17: full titles (every clip is tagged with a title
+//! longer than the list column and an artist) on up to two lines with the artist, the map's seed
+//! and recommendation marks and its zoom to the data, the listener's likes and dislikes listed
+//! with their state and undone, a Sun `.au` track (converted to WAV by the server) reaching
+//! `canplay`, the favicon, the page at 420 px wide with nothing off-screen, and a server with a
+//! token: `?token=` taken out of the address bar, and without it one prompt instead of errors.
+//!
 //! Screenshots go to `$MUSICREC_ARTIFACTS_DIR/screenshots/` when that is set, else to
 //! `test-artifacts/screenshots/` in the Cargo target folder (beside `$CARGO_TARGET_TMPDIR`); the
 //! test prints the folder.
@@ -26,7 +33,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, TrackId};
 use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_server::Access;
-use musicrec_testkit::data::gtzan_mini;
+use musicrec_testkit::data::{gtzan_mini, shared_data_with};
 use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -208,6 +215,92 @@ async fn screenshot(client: &Client, dir: &Path, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// The title every clip is tagged with: its file stem (so that searches by genre still match)
+/// and words enough to be cut by a list that shows ten characters.
+fn long_title(stem: &str) -> String {
+    format!("{stem}: the long road home")
+}
+
+fn artist_of(stem: &str) -> String {
+    format!("The {} Players", stem.split('.').next().unwrap_or(stem))
+}
+
+/// Writes a title and an artist (RIFF INFO) into every clip under `music`.
+fn tag_every_clip(music: &Path) {
+    use lofty::config::WriteOptions;
+    use lofty::tag::{Accessor, Tag, TagExt, TagType};
+    for genre in std::fs::read_dir(music).unwrap() {
+        for clip in std::fs::read_dir(genre.unwrap().path()).unwrap() {
+            let path = clip.unwrap().path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let mut tag = Tag::new(TagType::RiffInfo);
+            tag.set_title(long_title(&stem));
+            tag.set_artist(artist_of(&stem));
+            tag.save_to_path(&path, WriteOptions::default())
+                .unwrap_or_else(|e| panic!("tagging {}: {e}", path.display()));
+        }
+    }
+}
+
+/// Every title in list `list` is shown whole (not clipped, at most two lines) with its artist
+/// below it; returns the titles.
+async fn assert_full_titles(client: &Client, list: &str) -> Vec<String> {
+    let shown = client
+        .execute(
+            &format!(
+                r#"return [...document.querySelectorAll('#{list} li[data-id]')].map(li => {{
+                     const t = li.querySelector('.title');
+                     const lines = t.clientHeight / parseFloat(getComputedStyle(t).lineHeight);
+                     const artist = li.querySelector('.sub');
+                     return [t.textContent, t.scrollHeight <= t.clientHeight + 1 && t.scrollWidth <= t.clientWidth + 1,
+                             Math.round(lines * 10) / 10, artist ? artist.textContent : null, t.title];
+                   }});"#
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let shown: Vec<(String, bool, f64, Option<String>, String)> =
+        serde_json::from_value(shown).unwrap();
+    assert!(!shown.is_empty(), "{list} is empty");
+    for (title, whole, lines, artist, hover) in &shown {
+        if title == "sun-clip.au" {
+            // The untagged .au clip: its file name, no artist.
+            assert!(
+                *whole && artist.is_none() && hover == title,
+                "{list}: {shown:?}"
+            );
+            continue;
+        }
+        let stem = title.split(':').next().unwrap();
+        assert_eq!(title, &long_title(stem), "{list}: {shown:?}");
+        assert!(
+            *whole && *lines <= 2.05,
+            "{list}: '{title}' clipped or on {lines} lines"
+        );
+        assert_eq!(artist.as_deref(), Some(artist_of(stem).as_str()), "{list}");
+        assert_eq!(hover, &format!("{} – {title}", artist_of(stem)), "{list}");
+    }
+    shown.into_iter().map(|s| s.0).collect()
+}
+
+/// Elements that stick out of the viewport's width (none should, on a narrow screen).
+async fn off_screen(client: &Client) -> Value {
+    client
+        .execute(
+            r#"const width = window.innerWidth;
+               const out = [...document.querySelectorAll('body *')].filter(e => {
+                 const r = e.getBoundingClientRect();
+                 return r.width > 0 && r.height > 0 && (r.right > width + 0.5 || r.left < -0.5)
+                   && e.id !== 'tooltip';
+               }).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));
+               return [width, document.documentElement.scrollWidth, out.slice(0, 10)];"#,
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     let Some(gtzan) = gtzan_mini() else {
@@ -220,7 +313,19 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     std::fs::create_dir_all(&shots).unwrap();
     eprintln!("screenshots go to {}", shots.display());
 
-    let lib = common::Library::new(&gtzan, 3);
+    let Some(shared) = shared_data_with(&["formats/jazz.00000.au"]) else {
+        return;
+    };
+    // Every clip gets a title longer than a list column and an artist; a Sun .au clip joins.
+    let lib = common::Library::new_with(&gtzan, 3, |music| {
+        tag_every_clip(music);
+        std::fs::create_dir_all(music.join("sun")).unwrap();
+        std::fs::copy(
+            shared.join("formats/jazz.00000.au"),
+            music.join("sun/sun-clip.au"),
+        )
+        .unwrap();
+    });
     // A study for the participant, and a simulated one the page must not offer.
     let study = {
         let mut store = SqliteStore::open(&lib.db).unwrap();
@@ -240,7 +345,7 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     wait_for(
         &client,
         "stats",
-        "document.getElementById('stats').textContent.includes('30 tracks')",
+        "document.getElementById('stats').textContent.includes('31 tracks')",
     )
     .await;
     wait_for(
@@ -328,6 +433,66 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
         .unwrap();
     assert_eq!(genres, json!(8));
     screenshot(&client, &shots, "2-recommendations").await;
+
+    // Whole titles (two lines at most) with the artist, in both lists.
+    let titles = assert_full_titles(&client, "recs-similarity").await;
+    assert_full_titles(&client, "recs-genre").await;
+    assert!(
+        titles
+            .iter()
+            .all(|t| t == "sun-clip.au" || t.chars().count() >= 25),
+        "{titles:?}"
+    );
+
+    // The map marks the seeds and the recommendations shown, and its points fill the canvas.
+    wait_for(
+        &client,
+        "map marks",
+        "state.mapMarks && state.mapMarks.some(m => m.kind === 'recommended')",
+    )
+    .await;
+    let marks = client
+        .execute(
+            r#"const canvas = document.getElementById('map');
+               const ctx = canvas.getContext('2d');
+               const layout = mapLayout();
+               const xs = state.map.points.map(p => layout.x(p)), ys = state.map.points.map(p => layout.y(p));
+               const seeds = state.mapMarks.filter(m => m.kind === 'seed');
+               const centre = seeds.map(m => [...ctx.getImageData(Math.round(m.x), Math.round(m.y), 1, 1).data]);
+               const recIds = [...document.querySelectorAll('.recs li[data-id]')].map(li => Number(li.dataset.id));
+               return { seeds: seeds.map(m => m.id),
+                        recommended: state.mapMarks.filter(m => m.kind === 'recommended').map(m => m.id),
+                        shown: [...new Set(recIds)],
+                        centre,
+                        spread: [(Math.max(...xs) - Math.min(...xs)) / canvas.width,
+                                 (Math.max(...ys) - Math.min(...ys)) / canvas.height] };"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut marked_seeds: Vec<i64> = serde_json::from_value(marks["seeds"].clone()).unwrap();
+    marked_seeds.sort_unstable();
+    let mut sorted_seeds = seeds.clone();
+    sorted_seeds.sort_unstable();
+    assert_eq!(marked_seeds, sorted_seeds, "{marks}");
+    let mut marked: Vec<i64> = serde_json::from_value(marks["recommended"].clone()).unwrap();
+    let mut shown: Vec<i64> = serde_json::from_value(marks["shown"].clone()).unwrap();
+    marked.sort_unstable();
+    shown.sort_unstable();
+    assert_eq!(marked, shown, "{marks}");
+    for pixel in marks["centre"].as_array().unwrap() {
+        assert_eq!(
+            pixel,
+            &json!([255, 255, 255, 255]),
+            "a seed is a white mark: {marks}"
+        );
+    }
+    for axis in marks["spread"].as_array().unwrap() {
+        assert!(
+            axis.as_f64().unwrap() > 0.85,
+            "the points do not fill the map: {marks}"
+        );
+    }
 
     // Play the first recommendation until the audio element can play.
     client
@@ -421,11 +586,83 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     assert_eq!(liked_button_on, json!(0), "the liked track is still listed");
     screenshot(&client, &shots, "5-after-like").await;
 
+    // Both ratings stay listed with their state; the dislike is undone.
+    wait_for(
+        &client,
+        "the ratings list",
+        &format!("document.querySelector('#ratings li.liked[data-id=\"{liked}\"] .state') && document.querySelector('#ratings li.disliked[data-id=\"{gone}\"] .state')"),
+    )
+    .await;
+    let states = client
+        .execute(
+            "return [...document.querySelectorAll('#ratings li[data-id]')].map(li => [Number(li.dataset.id), li.querySelector('.state').textContent]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut states: Vec<(i64, String)> = serde_json::from_value(states).unwrap();
+    states.sort();
+    let mut expected = vec![
+        (liked, "♥ liked".to_string()),
+        (gone, "⊘ disliked".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(states, expected);
+    assert_full_titles(&client, "ratings").await;
+    screenshot(&client, &shots, "5b-ratings").await;
+    click(&client, &format!("#ratings li[data-id=\"{gone}\"] .undo")).await;
+    wait_for(
+        &client,
+        "the dislike undone",
+        &format!("!document.querySelector('#ratings li[data-id=\"{gone}\"]') && document.getElementById('message').textContent.includes('1 likes and 0 dislikes')"),
+    )
+    .await;
+    let tester = SqliteStore::open(&lib.db)
+        .unwrap()
+        .user_by_name("tester")
+        .unwrap()
+        .unwrap();
+    let kept: Vec<(i64, Rating)> = SqliteStore::open(&lib.db)
+        .unwrap()
+        .feedback(tester.id)
+        .unwrap()
+        .iter()
+        .map(|f| (f.track.0, f.rating))
+        .collect();
+    assert_eq!(kept, [(liked, Rating::Like)]);
+    // A reload lists the remaining like again (from the server).
+    client.refresh().await.unwrap();
+    wait_for(
+        &client,
+        "ratings after a reload",
+        &format!("document.querySelectorAll('#ratings li[data-id]').length === 1 && document.querySelector('#ratings li.liked[data-id=\"{liked}\"]')"),
+    )
+    .await;
+    screenshot(&client, &shots, "5c-undone").await;
+    // The seeds and lists again, for what follows.
+    search_for(&client, "blues", 3).await;
+    for id in &seeds {
+        click(&client, &format!("#results li[data-id=\"{id}\"] .add-seed")).await;
+    }
+    wait_for(
+        &client,
+        "seeds again",
+        "document.querySelectorAll('#seeds li[data-id]').length === 2",
+    )
+    .await;
+    click(&client, "#recommend").await;
+    wait_for(
+        &client,
+        "recommendations again",
+        "document.querySelectorAll('#recs-similarity li[data-id]').length === 8",
+    )
+    .await;
+
     // The map: 30 points in 10 genres; hovering a point shows its track, clicking plays it.
     wait_for(
         &client,
         "map legend",
-        "document.querySelectorAll('#legend li').length === 10",
+        "document.querySelectorAll('#legend li').length === 12",
     )
     .await;
     let label = client
@@ -458,6 +695,75 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     )
     .await;
     screenshot(&client, &shots, "6-map").await;
+
+    // A Sun .au track plays: the server converts it to WAV.
+    search_for(&client, "sun-clip", 1).await;
+    client
+        .execute("window.__canplay = false;", vec![])
+        .await
+        .unwrap();
+    click(&client, "#results li .play").await;
+    wait_for(&client, ".au canplay", "window.__canplay === true").await;
+    let played = client
+        .execute(
+            "const p = document.getElementById('player'); return [p.currentSrc, p.duration];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let au_id = ids(&client, "results").await[0];
+    assert!(
+        played[0]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/tracks/{au_id}/audio")),
+        "{played}"
+    );
+    let duration = played[1].as_f64().unwrap();
+    assert!((duration - 30.0).abs() < 0.1, "{played}");
+    screenshot(&client, &shots, "6b-au-playing").await;
+
+    // The favicon the page links to, also at /favicon.ico.
+    let icons = client
+        .execute_async(
+            r#"const done = arguments[0];
+               const href = document.querySelector('link[rel=icon]').href;
+               Promise.all([href, '/favicon.ico'].map(u => fetch(u).then(r => r.headers.get('content-type') + ' ' + r.status)))
+                 .then(done);"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(icons, json!(["image/svg+xml 200", "image/svg+xml 200"]));
+
+    // A narrow screen: the header and panels reflow, nothing sticks out sideways.
+    client.set_window_size(420, 900).await.unwrap();
+    wait_for(&client, "a narrow window", "window.innerWidth <= 440").await;
+    let (width, scroll, out) = {
+        let v = off_screen(&client).await;
+        (v[0].as_f64().unwrap(), v[1].as_f64().unwrap(), v[2].clone())
+    };
+    assert!(
+        scroll <= width && out == json!([]),
+        "{width} {scroll} {out}"
+    );
+    screenshot(&client, &shots, "10-narrow-top").await;
+    client
+        .execute(
+            "document.getElementById('recs-similarity').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_full_titles(&client, "recs-similarity").await;
+    screenshot(&client, &shots, "10-narrow-recommendations").await;
+    client
+        .execute("document.getElementById('map').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    screenshot(&client, &shots, "10-narrow-map").await;
+    client.set_window_size(1500, 1000).await.unwrap();
+    wait_for(&client, "a wide window again", "window.innerWidth > 1000").await;
 
     // ---- the blind listening experiment, as a participant ----
     click(&client, "#mode-experiment").await;
@@ -624,7 +930,7 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     wait_for(
         &client,
         "page again",
-        "document.getElementById('stats').textContent.includes('30 tracks')",
+        "document.getElementById('stats').textContent.includes('31 tracks')",
     )
     .await;
     click(&client, "#mode-experiment").await;
@@ -638,6 +944,64 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     )
     .await;
     assert_eq!(ids(&client, "exp-items").await, items);
+
+    // ---- a server with a token ----
+    const TOKEN: &str = "browser-test-token-0123";
+    let guarded = musicrec_server::app(lib.state(), Access::with_token(TOKEN).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let guarded_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(musicrec_server::listen::serve(
+        listener,
+        guarded,
+        Duration::from_secs(20),
+        std::future::pending(),
+    ));
+    let loaded = "document.getElementById('stats').textContent.includes('31 tracks') && document.querySelectorAll('#results li[data-id]').length === 25 && document.querySelectorAll('#legend li').length === 12 && document.getElementById('token-dialog').hidden";
+    // Given in the address: used, kept for the tab, and taken out of the address bar.
+    client
+        .goto(&format!("{guarded_base}/?token={TOKEN}&view=1"))
+        .await
+        .unwrap();
+    wait_for(&client, "the page with the token from the address", loaded).await;
+    let kept = client
+        .execute(
+            "return [location.search, sessionStorage.getItem('musicrec-token')];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, json!(["?view=1", TOKEN]));
+    // Without it: one prompt, no error messages; a wrong token is refused, the right one opens.
+    client
+        .execute("sessionStorage.clear();", vec![])
+        .await
+        .unwrap();
+    client.goto(&format!("{guarded_base}/")).await.unwrap();
+    wait_for(
+        &client,
+        "the token prompt",
+        "!document.getElementById('token-dialog').hidden && document.getElementById('token-error').hidden",
+    )
+    .await;
+    let quiet = "!/unauthorized|needs its token|unavailable|failed/i.test(document.querySelector('main').innerText + document.getElementById('stats').innerText)";
+    wait_for(&client, "no error behind the prompt", quiet).await;
+    screenshot(&client, &shots, "11-token-prompt").await;
+    let input = client.find(Locator::Css("#token-input")).await.unwrap();
+    input.send_keys("wrong-token-wrong-token").await.unwrap();
+    click(&client, "#token-form button[type=submit]").await;
+    wait_for(
+        &client,
+        "the wrong token refused",
+        "!document.getElementById('token-dialog').hidden && !document.getElementById('token-error').hidden",
+    )
+    .await;
+    screenshot(&client, &shots, "11b-token-refused").await;
+    let input = client.find(Locator::Css("#token-input")).await.unwrap();
+    input.send_keys(TOKEN).await.unwrap();
+    click(&client, "#token-form button[type=submit]").await;
+    wait_for(&client, "the page after the token", loaded).await;
+    wait_for(&client, "no error after the token", quiet).await;
+    screenshot(&client, &shots, "12-token-accepted").await;
 
     client.close().await.unwrap();
     eprintln!("screenshots in {}", shots.display());

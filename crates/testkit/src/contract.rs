@@ -202,7 +202,7 @@ pub fn lookups_by_id_path_and_text(open: &Open) {
     assert_eq!(embedding.duration_secs, 187.0);
 }
 
-/// Users (trimmed, idempotent) and feedback (the latest rating counts).
+/// Users (trimmed, idempotent) and feedback (the latest rating counts; an undo forgets a track's).
 pub fn users_and_feedback(open: &Open) {
     let mut store = store_with(open, 3);
     let ada = store.add_user(" ada ").unwrap();
@@ -223,6 +223,19 @@ pub fn users_and_feedback(open: &Open) {
     assert_eq!(latest, [(t1, Rating::Dislike), (t2, Rating::Like)]);
     assert_eq!(store.feedback(bob).unwrap().len(), 1);
     assert_eq!(store.stats().unwrap().feedback_events, 4);
+    // Undoing a rating forgets every event of that track, for that user only.
+    assert_eq!(store.clear_feedback(ada, t1).unwrap(), 2);
+    assert_eq!(store.clear_feedback(ada, t1).unwrap(), 0);
+    let latest: Vec<_> = store
+        .feedback(ada)
+        .unwrap()
+        .iter()
+        .map(|f| (f.track, f.rating))
+        .collect();
+    assert_eq!(latest, [(t2, Rating::Like)]);
+    assert_eq!(store.feedback(bob).unwrap().len(), 1);
+    store.record_feedback(ada, t1, Rating::Like).unwrap();
+    assert_eq!(store.stats().unwrap().feedback_events, 3);
 
     let err = store
         .record_feedback(ada, TrackId(999), Rating::Like)

@@ -662,6 +662,15 @@ impl<S: SqlStore + 'static> CatalogStore for S {
         })
     }
 
+    fn clear_feedback(&mut self, user: UserId, track: TrackId) -> Result<u64> {
+        self.write(|db| {
+            db.execute(
+                "DELETE FROM feedback WHERE user_id = ?1 AND track_id = ?2",
+                params![user.0, track.0],
+            )
+        })
+    }
+
     fn feedback(&self, user: UserId) -> Result<Vec<Feedback>> {
         // The latest event per track; ids grow with time, so max(id) is the latest.
         self.read(|db| {

@@ -1,7 +1,7 @@
 //! `musicrec serve`: the web page, the JSON API and the OpenSubsonic similar-songs calls over the
 //! catalog (musicrec-server). This module only parses arguments and opens the catalog.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,22 +16,25 @@ use crate::embedder::model_id_of;
 #[command(after_help = "\
 Binds 127.0.0.1 by default. Any other address needs a token (--token or MUSICREC_TOKEN) that \
 every /api and /rest call must carry: `Authorization: Bearer TOKEN` or `?token=TOKEN` (Subsonic \
-clients: the token as password). Open the page with http://HOST:PORT/?token=TOKEN.
+clients: the token as password). A token has at least 16 characters; `musicrec serve --new-token` prints a random one. Open the page with http://HOST:PORT/?token=TOKEN (the page then keeps it for the tab and removes it from the address bar), or open http://HOST:PORT/ and enter it once.
 
 Examples:
   musicrec serve
-  musicrec serve --db ~/music.db --addr 127.0.0.1:9000
-  MUSICREC_TOKEN=$(openssl rand -hex 16) musicrec serve --addr 0.0.0.0:8080")]
+  musicrec serve --db ~/music.db --addr localhost:9000
+  MUSICREC_TOKEN=$(musicrec serve --new-token) musicrec serve --addr 0.0.0.0:8080")]
 pub struct Args {
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
     db: Option<String>,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on: IP:PORT or HOST:PORT (e.g. localhost:8733).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]
     addr: SocketAddr,
-    /// Token every API call must carry (required for a non-loopback --addr).
+    /// Token every API call must carry (required for a non-loopback --addr; 16 characters or more).
     #[arg(long, env = "MUSICREC_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Print a new random token (for --token or MUSICREC_TOKEN) and exit.
+    #[arg(long)]
+    new_token: bool,
     /// Model directory whose embeddings to serve [default: the catalog's only model, or the
     /// one with the most embedded tracks].
     #[arg(long, value_name = "DIR")]
@@ -41,7 +44,37 @@ pub struct Args {
     refresh_secs: u64,
 }
 
+/// `IP:PORT`, or `HOST:PORT` resolved (an IPv4 address first, as `localhost` should bind
+/// 127.0.0.1 rather than only ::1).
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !text.contains(':') {
+        return Err(format!(
+            "`{text}` has no port: write HOST:PORT, e.g. localhost:8080"
+        ));
+    }
+    let resolved: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{text}`: {e}"))?
+        .collect();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| resolved.first())
+        .copied()
+        .ok_or_else(|| format!("`{text}` resolves to no address"))
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.new_token {
+        println!(
+            "{}",
+            musicrec_server::auth::new_token().context("no random numbers")?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let model = match &args.model {
         Some(dir) => {
             let config = ModelDirConfig::read(dir)?;
@@ -61,4 +94,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .context("musicrec serve")?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_addr;
+
+    #[test]
+    fn addresses_are_ip_port_or_a_host_name_with_a_port() {
+        assert_eq!(
+            parse_addr("127.0.0.1:8733").unwrap(),
+            "127.0.0.1:8733".parse().unwrap()
+        );
+        assert_eq!(parse_addr("[::1]:80").unwrap(), "[::1]:80".parse().unwrap());
+        let local = parse_addr("localhost:8733").unwrap();
+        assert!(local.ip().is_loopback(), "{local}");
+        assert_eq!(local.port(), 8733);
+        assert!(parse_addr("localhost").unwrap_err().contains("no port"));
+        assert!(
+            parse_addr("no-such-host.invalid:80")
+                .unwrap_err()
+                .contains("cannot resolve")
+        );
+    }
 }

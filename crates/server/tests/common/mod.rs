@@ -30,9 +30,16 @@ pub struct Library {
 impl Library {
     /// `per_genre` clips of each of the 10 genres, scanned into `dir/catalog.db`.
     pub fn new(gtzan: &Path, per_genre: usize) -> Self {
+        Self::new_with(gtzan, per_genre, |_| {})
+    }
+
+    /// As [`Library::new`], with `prepare` run on the music folder before the scan (to add
+    /// files or write tags).
+    pub fn new_with(gtzan: &Path, per_genre: usize, prepare: impl FnOnce(&Path)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let music = dir.path().join("music");
         copy_clips(gtzan, &music, 0..per_genre);
+        prepare(&music);
         let db = dir.path().join("catalog.db");
         let lib = Self { dir, db, music };
         lib.scan();
