@@ -1,4 +1,4 @@
-//! Log-mel parameters: the two named presets, validation, and the cache key that names a feature set.
+//! Log-mel parameters: the named presets, validation, and the cache key that names a feature set.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,7 @@ const MAX_N_FFT: usize = 1 << 18;
 
 /// Every parameter of the log-mel front end. Defaults follow librosa 0.11: periodic Hann window,
 /// `center=True` with zero (`"constant"`) padding, power spectrogram, Slaney mel scale with Slaney area
-/// normalisation, `power_to_db(ref=1.0, amin=1e-10, top_db)`.
+/// normalisation, `power_to_db(ref=1.0, amin=1e-10, top_db)` (or another [`LogScale`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MelConfig {
     /// Sample rate (Hz) the input samples are already at.
@@ -30,8 +30,33 @@ pub struct MelConfig {
     /// Highest filter edge, Hz; `None` means the Nyquist frequency `sample_rate / 2`.
     pub fmax: Option<f32>,
     /// Floor of the dB output below its maximum (librosa's `top_db`); `None` keeps everything down to
-    /// `10*log10(amin)` = -100 dB.
+    /// `10*log10(amin)` = -100 dB. Only for [`LogScale::PowerToDb`]; must be `None` otherwise.
     pub top_db: Option<f32>,
+    /// How the mel power is compressed. Absent from JSON written before it existed and left out of
+    /// JSON when it is the default, so older model configs and caches read and hash as before.
+    #[serde(default, skip_serializing_if = "LogScale::is_power_to_db")]
+    pub log_scale: LogScale,
+}
+
+/// The compression applied to the mel power spectrogram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogScale {
+    /// librosa `power_to_db(S, ref=1.0, amin=1e-10, top_db)`: decibels.
+    #[default]
+    PowerToDb,
+    /// musicnn 0.1.0's front end: `log10(1 + 10000 * x)`, with `x` the mel power first rounded to
+    /// float16 (musicnn casts the mel spectrogram to float16 before the log; we reproduce the cast so
+    /// that the backbone sees the very values it was run with in TensorFlow). The one deviation:
+    /// a power beyond float16's range (> 65504, far louder than full-scale audio gets through this
+    /// filterbank) saturates at 65504 where musicnn would get infinity.
+    Musicnn,
+}
+
+impl LogScale {
+    fn is_power_to_db(&self) -> bool {
+        *self == Self::PowerToDb
+    }
 }
 
 impl MelConfig {
@@ -45,6 +70,7 @@ impl MelConfig {
             fmin: 0.0,
             fmax: None,
             top_db: Some(80.0),
+            log_scale: LogScale::PowerToDb,
         }
     }
 
@@ -59,17 +85,35 @@ impl MelConfig {
             fmin: 0.0,
             fmax: None,
             top_db: Some(80.0),
+            log_scale: LogScale::PowerToDb,
+        }
+    }
+
+    /// The front end of MusiCNN (Pons & Serra 2019, the `musicnn` package's `batch_data`): 16 kHz,
+    /// `n_fft` 512, hop 256, 96 Slaney mels from 0 to 8000 Hz, power 2, `log10(1 + 10000 x)` of the
+    /// float16-rounded power ([`LogScale::Musicnn`]). The network takes 187-frame patches of it.
+    pub fn musicnn() -> Self {
+        Self {
+            sample_rate: 16_000,
+            n_fft: 512,
+            hop_length: 256,
+            n_mels: 96,
+            fmin: 0.0,
+            fmax: Some(8000.0),
+            top_db: None,
+            log_scale: LogScale::Musicnn,
         }
     }
 
     /// Names accepted by [`MelConfig::from_preset`].
-    pub const PRESETS: [&'static str; 2] = ["librosa", "choi"];
+    pub const PRESETS: [&'static str; 3] = ["librosa", "choi", "musicnn"];
 
-    /// The preset called `name` (`"librosa"` or `"choi"`, case-insensitive).
+    /// The preset called `name` (`"librosa"`, `"choi"` or `"musicnn"`, case-insensitive).
     pub fn from_preset(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "librosa" => Some(Self::librosa()),
             "choi" => Some(Self::choi()),
+            "musicnn" => Some(Self::musicnn()),
             _ => None,
         }
     }
@@ -135,13 +179,19 @@ impl MelConfig {
         {
             return invalid(format!("top_db must be a finite number >= 0, got {top_db}"));
         }
+        if self.top_db.is_some() && self.log_scale != LogScale::PowerToDb {
+            return invalid(format!(
+                "top_db applies to the power_to_db log scale only, not to {:?}",
+                self.log_scale
+            ));
+        }
         Ok(())
     }
 
     /// Stable 16-hex-digit digest of every parameter plus the algorithm version: equal keys mean equal
     /// features. Floats are hashed by their exact bits, so 0.0 and 1e-9 differ.
     pub fn cache_key(&self) -> String {
-        let canonical = format!(
+        let mut canonical = format!(
             "musicrec-features/logmel/v{ALGORITHM_VERSION};sr={};n_fft={};hop={};n_mels={};fmin={:08x};fmax={};top_db={}",
             self.sample_rate,
             self.n_fft,
@@ -153,6 +203,10 @@ impl MelConfig {
             self.top_db
                 .map_or_else(|| "none".to_string(), |f| format!("{:08x}", f.to_bits())),
         );
+        // Appended only when not the default, so every key made before log scales existed stays.
+        if self.log_scale != LogScale::PowerToDb {
+            canonical.push_str(&format!(";log_scale={:?}", self.log_scale));
+        }
         blake3::hash(canonical.as_bytes()).to_hex()[..16].to_string()
     }
 }
@@ -181,6 +235,36 @@ mod tests {
         assert_ne!(
             MelConfig::librosa().cache_key(),
             MelConfig::choi().cache_key()
+        );
+        assert_eq!(
+            MelConfig::from_preset("MusiCNN"),
+            Some(MelConfig::musicnn())
+        );
+    }
+
+    #[test]
+    fn log_scale_defaults_when_absent_and_is_left_out_when_default() {
+        // A config written before `log_scale` existed (models/default/config.json has this form).
+        let old = r#"{"sample_rate":12000,"n_fft":512,"hop_length":256,"n_mels":96,"fmin":0.0,"fmax":null,"top_db":80.0}"#;
+        let cfg: MelConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(cfg, MelConfig::choi());
+        assert_eq!(serde_json::to_string(&cfg).unwrap(), old);
+        // Pinned: the key of a config without log_scale must never change (it names existing
+        // caches): the digest of the canonical string from before log scales existed.
+        let before = format!(
+            "musicrec-features/logmel/v1;sr=12000;n_fft=512;hop=256;n_mels=96;fmin={:08x};fmax=nyquist;top_db={:08x}",
+            0f32.to_bits(),
+            80f32.to_bits()
+        );
+        assert_eq!(
+            MelConfig::choi().cache_key(),
+            blake3::hash(before.as_bytes()).to_hex()[..16]
+        );
+        let musicnn = serde_json::to_string(&MelConfig::musicnn()).unwrap();
+        assert!(musicnn.contains(r#""log_scale":"musicnn""#), "{musicnn}");
+        assert_eq!(
+            serde_json::from_str::<MelConfig>(&musicnn).unwrap(),
+            MelConfig::musicnn()
         );
     }
 
@@ -226,6 +310,11 @@ mod tests {
             },
             MelConfig {
                 top_db: Some(60.0),
+                ..base.clone()
+            },
+            MelConfig {
+                top_db: None,
+                log_scale: LogScale::Musicnn,
                 ..base.clone()
             },
         ];
@@ -285,6 +374,10 @@ mod tests {
             MelConfig {
                 top_db: Some(f32::INFINITY),
                 ..base.clone()
+            },
+            MelConfig {
+                top_db: Some(80.0),
+                ..MelConfig::musicnn()
             },
         ];
         for cfg in bad {

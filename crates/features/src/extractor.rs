@@ -14,6 +14,7 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 use wide::f32x8;
 
+use crate::config::LogScale;
 use crate::filterbank::{SparseFilterbank, mel_filterbank};
 use crate::{FeatureError, MelConfig};
 
@@ -137,7 +138,10 @@ impl MelExtractor {
             }
             t += 2;
         }
-        power_to_db_in_place(&mut data, cfg.top_db);
+        match cfg.log_scale {
+            LogScale::PowerToDb => power_to_db_in_place(&mut data, cfg.top_db),
+            LogScale::Musicnn => musicnn_log_in_place(&mut data),
+        }
         LogMel {
             n_mels,
             n_frames,
@@ -217,6 +221,16 @@ fn power_to_db_in_place(data: &mut [f32], top_db: Option<f32>) {
     }
 }
 
+/// musicnn's `log10(10000 * x + 1)` of `x` rounded to float16 ([`LogScale::Musicnn`]). `half` does the
+/// IEEE round-to-nearest-even numpy's `astype(float16)` does, subnormals included; the rest is
+/// float32 as in numpy. Scalar `log10`: this runs once per mel cell, a few ms per track.
+fn musicnn_log_in_place(data: &mut [f32]) {
+    for x in data.iter_mut() {
+        let rounded = half::f16::from_f32(*x).min(half::f16::MAX).to_f32();
+        *x = (10_000.0 * rounded + 1.0).log10();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +301,30 @@ mod tests {
         let short = ex.log_mel(&sine(300.0, 12_000, 100));
         assert_eq!(short.n_frames, 1);
         assert!(short.data.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn musicnn_log_rounds_to_float16_first() {
+        let mut data = [0.0, 1.0, 1e-4, 0.1, 1e-9, 1e6, f16_neighbour_midpoint()];
+        musicnn_log_in_place(&mut data);
+        assert_eq!(data[0], 0.0);
+        assert!((data[1] - 10_001f32.log10()).abs() < 1e-6);
+        // 1e-4 is not a float16: it becomes 1.0001659393310547e-4 (numpy's astype(float16)).
+        assert_eq!(
+            data[2],
+            (10_000.0 * 1.000_165_939_331_054_7e-4_f32 + 1.0).log10()
+        );
+        // Below float16's smallest subnormal half-way point (2.98e-8): zero.
+        assert_eq!(data[4], 0.0);
+        // Beyond float16's range: saturated at 65504, not infinity.
+        assert_eq!(data[5], (10_000.0 * 65_504.0f32 + 1.0).log10());
+        // A tie between two float16 values goes to the even one (1.0, mantissa 0).
+        assert_eq!(data[6], data[1]);
+    }
+
+    /// Half-way between 1.0 and the next float16 (1 + 2^-10): exactly representable in f32.
+    fn f16_neighbour_midpoint() -> f32 {
+        1.0 + 2f32.powi(-11)
     }
 
     #[test]

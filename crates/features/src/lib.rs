@@ -16,7 +16,7 @@ mod filterbank;
 pub mod mfcc;
 mod npy;
 
-pub use config::MelConfig;
+pub use config::{LogScale, MelConfig};
 pub use error::FeatureError;
 pub use extractor::{LogMel, MelExtractor};
 pub use filterbank::{hz_to_mel, mel_filterbank, mel_to_hz};

@@ -18,6 +18,7 @@ mod block;
 mod cnn;
 mod crnn;
 mod error;
+pub mod musicnn;
 pub mod pools;
 mod weights;
 

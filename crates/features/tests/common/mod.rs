@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use musicrec_features::{LogMel, MelConfig, read_npy};
+use musicrec_features::{LogMel, LogScale, MelConfig, read_npy};
 use musicrec_testkit::data::shared_data_with;
 
 /// The shared data folder (it need only exist).
@@ -49,6 +49,12 @@ pub fn golden(name: &str) -> Golden {
         fmin: field("fmin").parse().unwrap(),
         fmax: opt("fmax"),
         top_db: opt("top_db"),
+        // Older golden files predate log scales: power_to_db.
+        log_scale: if meta.contains("\"log_scale\": \"musicnn\"") {
+            LogScale::Musicnn
+        } else {
+            LogScale::PowerToDb
+        },
     };
     Golden {
         mel,
