@@ -167,10 +167,9 @@ impl SqliteStore {
 
     /// Schema version (number of migrations applied).
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
+        self.conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(db_err)?)
+            .map_err(db_err)
     }
 
     fn init(mut conn: Connection, path: PathBuf) -> Result<Self> {
