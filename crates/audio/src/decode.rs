@@ -203,7 +203,7 @@ pub(crate) fn check_sample_values(samples: &[f32]) -> Result<(), AudioError> {
         if !valid {
             let offset = chunk
                 .iter()
-                .position(|x| !(x.abs() <= MAX_SAMPLE_MAGNITUDE))
+                .position(|x| x.is_nan() || x.abs() > MAX_SAMPLE_MAGNITUDE)
                 .unwrap_or(0);
             let at = index * CHUNK + offset;
             let value = chunk[offset];
