@@ -18,7 +18,6 @@
 //!    move claimed) are flagged missing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -500,17 +499,12 @@ pub fn process_file<E: TrackEmbedder + ?Sized>(
         }
         Some(_) => {}
     }
-    let output = match catch_unwind(AssertUnwindSafe(|| embedder.embed(&job.path))) {
+    // Quietly: the reason is stored for `scan --failed`; the panic hook would otherwise print
+    // the panic (and a backtrace) in the middle of the progress output.
+    let output = match musicrec_audio::catch_unwind_quietly(|| embedder.embed(&job.path)) {
         Ok(Ok(output)) => output,
         Ok(Err(reason)) => return fail(one_line(reason)),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            return fail(format!("embedder panicked: {}", one_line(message)));
-        }
+        Err(message) => return fail(format!("embedder panicked: {message}")),
     };
     if let Err(reason) = check_shape(model, &output) {
         return fail(reason);

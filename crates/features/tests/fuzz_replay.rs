@@ -46,8 +46,8 @@ fn mutate(
     let mut bytes = original.to_vec();
     let len = bytes.len();
     // Half the positions fall in the first 512 bytes, where the headers are.
-    let mut pos = |rng: &mut XorShift| {
-        if rng.next() % 2 == 0 {
+    let pos = |rng: &mut XorShift| {
+        if rng.next().is_multiple_of(2) {
             rng.below(len.min(512))
         } else {
             rng.below(len)
