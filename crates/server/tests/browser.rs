@@ -166,6 +166,14 @@ fn screenshot_dir() -> PathBuf {
 async fn click(client: &Client, css: &str) {
     let mut attempts = 0;
     loop {
+        // Out from under the fixed player bar.
+        client
+            .execute(
+                "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'center'});",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
         let element = client
             .find(Locator::Css(css))
             .await
@@ -288,7 +296,8 @@ async fn assert_full_titles(client: &Client, list: &str) -> Vec<String> {
 async fn off_screen(client: &Client) -> Value {
     client
         .execute(
-            r#"const width = window.innerWidth;
+            r#"document.getElementById('tooltip').hidden = true; // a hover left over from the map test
+               const width = window.innerWidth;
                const out = [...document.querySelectorAll('body *')].filter(e => {
                  const r = e.getBoundingClientRect();
                  return r.width > 0 && r.height > 0 && (r.right > width + 0.5 || r.left < -0.5)
@@ -699,7 +708,7 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     // A Sun .au track plays: the server converts it to WAV.
     search_for(&client, "sun-clip", 1).await;
     client
-        .execute("window.__canplay = false;", vec![])
+        .execute("window.__canplay = false; document.getElementById('player').addEventListener('canplay', () => { window.__canplay = true; });", vec![])
         .await
         .unwrap();
     click(&client, "#results li .play").await;
