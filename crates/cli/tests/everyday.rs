@@ -493,7 +493,7 @@ fn errors_say_their_cause_once_and_hints_need_no_model() {
 
     // An empty catalog: the hint is the plain scan, the built-in model needs no --model.
     let empty = lib.dir.path().join("empty.db");
-    drop(musicrec_catalog::SqliteStore::open(&empty).unwrap());
+    drop(musicrec_catalog_sqlite::SqliteStore::open(&empty).unwrap());
     let out = musicrec(&[
         "recommend".as_ref(),
         "--db".as_ref(),

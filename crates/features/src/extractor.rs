@@ -304,6 +304,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the exact float16 value, as numpy prints it
     fn musicnn_log_rounds_to_float16_first() {
         let mut data = [0.0, 1.0, 1e-4, 0.1, 1e-9, 1e6, f16_neighbour_midpoint()];
         musicnn_log_in_place(&mut data);

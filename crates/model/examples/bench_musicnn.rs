@@ -62,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut start = 0;
         while start < n_patches {
             let end = (start + batch).min(n_patches);
+            #[allow(clippy::single_range_in_vec_init)] // Burn slices the first dimension
             let out = model.forward(all.clone().slice([start..end]));
             std::hint::black_box(out.penultimate.into_data());
             start = end;

@@ -242,7 +242,7 @@ fn end_to_end_from_audio_matches_tensorflow() {
     let extractor = MelExtractor::new(&MelConfig::musicnn()).unwrap();
     for clip in CLIPS {
         let mut golden = Golden::open(clip);
-        let audio = musicrec_audio::load(&data.join(&golden.file), Some(16_000)).unwrap();
+        let audio = musicrec_audio::load(data.join(&golden.file), Some(16_000)).unwrap();
         let mel = extractor.log_mel(&audio.samples);
         assert_eq!(mel.n_frames, golden.ints("n_frames")[0], "{clip}: frames");
         let starts = golden.ints("patch_starts");

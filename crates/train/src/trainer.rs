@@ -10,7 +10,6 @@
 //! the same trajectory.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

@@ -138,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             })?;
             let (feedback, skipped) =
                 feedback_for_index(&store.feedback(user.id)?, &index, Rocchio::default());
-            if !collaborative && !(feedback.liked.is_empty() && feedback.disliked.is_empty()) {
+            if !collaborative && (!feedback.liked.is_empty() || !feedback.disliked.is_empty()) {
                 let r = feedback.rocchio;
                 scoring.push_str(&format!(
                     "; with {}'s likes: seeds + {} x liked - {} x disliked, may exceed 1",

@@ -69,10 +69,10 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.new_token {
-        println!(
+        outln!(
             "{}",
             musicrec_server::auth::new_token().context("no random numbers")?
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let model = match &args.model {
