@@ -10,14 +10,19 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 music=${1:-$repo/../shared/data/gtzan-mini}
 shift $(( $# > 0 ? 1 : 0 ))
 
-# The Opus decoder builds libopus from source with cmake; everything else is Rust.
-if ! command -v cmake >/dev/null; then
+# Two system pieces: cmake builds libopus (the Opus decoder) from source, and the resampler links
+# the system libsoxr (librosa's resampler, found through pkg-config). Everything else is Rust.
+missing=()
+command -v cmake >/dev/null || missing+=(cmake)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists soxr 2>/dev/null || missing+=(libsoxr-dev)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing cmake (Debian package; needed to build the Opus decoder)"
+    echo "== installing ${missing[*]} (Debian packages needed to build musicrec)"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cmake >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "musicrec needs cmake to build (for libopus): install it (e.g. sudo apt-get install cmake) and rerun" >&2
+    echo "musicrec needs ${missing[*]} to build: install them (e.g. sudo apt-get install cmake pkg-config libsoxr-dev) and rerun" >&2
     exit 1
   fi
 fi
