@@ -23,10 +23,10 @@ pub enum CatalogError {
     /// The database failed (SQLite or PostgreSQL: a constraint, a lost connection, a locked
     /// file, ...). Each backend maps its driver's error here, keeping the message on one line
     /// and the driver's error beside it.
-    #[error("database error: {message}")]
+    #[error("{message}")]
     Database {
-        /// The database's message (for PostgreSQL with the database URL without password,
-        /// severity and SQLSTATE).
+        /// The whole message: "database error: ..." for SQLite; for PostgreSQL the database URL
+        /// without password, severity and SQLSTATE first.
         message: String,
         /// The driver's error, kept for inspection. Its text is already in `message`, so it is
         /// deliberately not the `source()`: a report of the error chain would say it twice.
@@ -77,7 +77,7 @@ impl CatalogError {
     /// kept beside it.
     pub fn database(err: impl std::error::Error + Send + Sync + 'static) -> Self {
         CatalogError::Database {
-            message: one_line(&err),
+            message: format!("database error: {}", one_line(&err)),
             cause: Some(Box::new(err)),
         }
     }

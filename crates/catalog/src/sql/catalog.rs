@@ -269,7 +269,17 @@ pub fn apply_updates(db: &mut dyn Db, model_id: &str, updates: &[ScanUpdate]) ->
             ScanUpdate::Missing { track } => mark_missing(db, *track, now)?,
         }
     }
-    if !updates.is_empty() {
+    // A failure alone (no stale track to flag) leaves tracks and embeddings as they were.
+    let touches_tracks = updates.iter().any(|u| {
+        !matches!(
+            u,
+            ScanUpdate::Failed {
+                stale_track: None,
+                ..
+            }
+        )
+    });
+    if touches_tracks {
         db.tracks_changed()?;
     }
     Ok(())
