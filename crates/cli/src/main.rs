@@ -11,6 +11,7 @@ mod default_model;
 mod embedder;
 mod output;
 mod progress;
+mod report;
 mod store;
 mod table;
 
@@ -114,7 +115,7 @@ fn main() -> std::process::ExitCode {
         // The reader of our output went away (`| head`): done, as ripgrep and coreutils end.
         Err(err) if stdout::is_closed_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", report::one_line(&err));
             // Nothing could be done; 2 as for clap's usage errors (see the exit status in --help).
             std::process::ExitCode::from(2)
         }

@@ -491,6 +491,22 @@ fn errors_say_their_cause_once_and_hints_need_no_model() {
         stderr(&out)
     );
 
+    // An atomic write under a file: the error type carries its cause and names it too.
+    let clip = lib.album("Album A").join("metal.00001.wav");
+    let out = musicrec(&[
+        "decode".as_ref(),
+        clip.as_os_str(),
+        "--out".as_ref(),
+        file.join("x.wav").as_os_str(),
+    ]);
+    nothing_done(&out, "Not a directory");
+    assert_eq!(
+        stderr(&out).matches("os error").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+
     // An empty catalog: the hint is the plain scan, the built-in model needs no --model.
     let empty = lib.dir.path().join("empty.db");
     drop(musicrec_catalog_sqlite::SqliteStore::open(&empty).unwrap());

@@ -7,8 +7,6 @@
 //! back, and a track or user the CF model does not know (cold start) gets the content score alone
 //! in `hybrid`.
 
-use std::collections::HashMap;
-
 use musicrec_recommend::cf::{CfModel, DEFAULT_HYBRID_WEIGHT, Ranker, rank_for_user};
 use musicrec_recommend::{
     Feedback, GenreBlend, Method, Metric, RecommendRequest, Recommendations, Rocchio,
@@ -276,31 +274,10 @@ fn run_collaborative(
         ranker,
         fetch,
     )?;
+    // The same cap as similarity's: per artist, or per folder for untagged files.
     let tracks = match request.max_per_artist {
         None => hits,
-        Some(cap) => {
-            let mut per_artist: HashMap<String, usize> = HashMap::new();
-            let mut kept = Vec::with_capacity(request.k);
-            for hit in hits {
-                if kept.len() == request.k {
-                    break;
-                }
-                let artist = index
-                    .row_of(musicrec_catalog::TrackId(hit.id))
-                    .and_then(|row| index.set.tracks[row].artist.as_deref())
-                    .map(|a| a.trim().to_lowercase())
-                    .filter(|a| !a.is_empty());
-                if let Some(artist) = artist {
-                    let count = per_artist.entry(artist).or_default();
-                    if *count >= cap {
-                        continue;
-                    }
-                    *count += 1;
-                }
-                kept.push(hit);
-            }
-            kept
-        }
+        Some(cap) => index.index.cap_per_artist(&hits, request.k, cap),
     };
     Ok(Recommendations {
         fewer_than_requested: tracks.len() < request.k,

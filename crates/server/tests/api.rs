@@ -1198,12 +1198,36 @@ async fn cf_and_hybrid_rank_for_a_listener_and_refit_when_feedback_changes() {
     );
     let s = scores(&out);
     assert!(s.windows(2).all(|w| w[0] >= w[1]) && s.iter().all(|v| (0.0..=1.0).contains(v)));
-    // The artist cap also holds for CF rankings (GTZAN clips have no artist tag: nothing capped).
+    // The artist cap also holds for CF rankings, as for similarity: GTZAN clips have no artist
+    // tag, so each genre folder counts as one artist. Capped at 1, the answer is the uncapped
+    // ranking with each folder's later tracks skipped.
+    let folder_of = |track: &Value| {
+        let name = track["file_name"].as_str().unwrap();
+        name.split('.').next().unwrap().to_owned()
+    };
+    let all = ask(format!(
+        r#"{{"method":"hybrid","user":"ana","seeds":[{jazz}],"k":30,"hybrid_weight":0.7}}"#
+    ))
+    .await;
+    let mut folders_seen = std::collections::HashSet::new();
+    let expected: Vec<i64> = all["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| folders_seen.insert(folder_of(t)))
+        .map(|t| t["id"].as_i64().unwrap())
+        .take(6)
+        .collect();
+    assert_eq!(expected.len(), 6, "{all}");
     let out = ask(format!(
         r#"{{"method":"hybrid","user":"ana","seeds":[{jazz}],"k":6,"hybrid_weight":0.7,"max_per_artist":1}}"#
     ))
     .await;
-    assert_eq!(ids_of(&out, "tracks"), hybrid);
+    assert_eq!(ids_of(&out, "tracks"), expected);
+    assert_ne!(
+        expected, hybrid,
+        "the cap changed nothing: the test shows nothing"
+    );
 
     // Cold start: a listener nobody's likes describe gets content similarity alone from hybrid
     // (the same ranking as method 1), and CF says it cannot rank for them yet.

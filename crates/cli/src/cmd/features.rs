@@ -207,7 +207,7 @@ fn run_batch(
                 failures
                     .lock()
                     .unwrap()
-                    .push((input.to_path_buf(), format!("{err:#}")));
+                    .push((input.to_path_buf(), crate::report::one_line(&err)));
             }
             progress.inc(1);
         });
