@@ -81,7 +81,7 @@ impl ModelChoice {
             Self::BuiltInCnn => crate::default_model::model_id(),
             Self::ModelDir(dir) => {
                 let config = musicrec_train::ModelDirConfig::read(dir)?;
-                model_id_of(dir, &config.arch)
+                model_id_of(dir, &config.arch).map_err(one_line)
             }
             Self::Backbone { head: None } => {
                 let kind = BackboneKind::MusicnnMsd;

@@ -80,6 +80,9 @@ fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
     assert!(scan.contains("3 files: 3 added"), "{scan}");
     assert!(scan.contains("model musicnn-msd-"), "{scan}");
 
+    // MSD_musicnn's top tag of jazz.00000 is jazz (TensorFlow: 0.64); of the classical clips it is
+    // "instrumental", so a jazz clip is what a genre check can rely on.
+    let jazz = data.join("gtzan-mini/jazz/jazz.00000.wav");
     let predict = ok(
         musicrec(
             &[
@@ -88,7 +91,7 @@ fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
                 "musicnn",
                 "--format",
                 "json",
-                s(&clips[0]),
+                s(&jazz),
             ],
             home,
         ),
@@ -97,7 +100,7 @@ fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
     let json: serde_json::Value = serde_json::from_str(&predict).unwrap();
     // Without a head, MusiCNN's 50 tags are the genres.
     assert_eq!(json[0]["probabilities"].as_object().unwrap().len(), 50);
-    assert_eq!(json[0]["top_genre"], "classical", "{predict}");
+    assert_eq!(json[0]["top_genre"], "jazz", "{predict}");
     // A 30 s clip: ten 3 s patches.
     assert_eq!(json[0]["windows"], 10, "{predict}");
     let tags: Vec<&str> = json[0]["tags"]
@@ -107,10 +110,7 @@ fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
         .map(|t| t[0].as_str().unwrap())
         .collect();
     assert_eq!(tags.len(), 5, "{predict}");
-    assert!(
-        tags.contains(&"classical"),
-        "MusiCNN hears classical music: {tags:?}"
-    );
+    assert_eq!(tags[0], "jazz", "MusiCNN hears jazz: {tags:?}");
     let table = ok(
         musicrec(&["predict", "--model", "musicnn", s(&clips[1])], home),
         "predict table",

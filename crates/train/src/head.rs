@@ -18,10 +18,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use musicrec_datasets::{Entry, Manifest, Split};
+use musicrec_model::burn;
 use musicrec_model::burn::module::Module;
 use musicrec_model::burn::nn::loss::CrossEntropyLossConfig;
 use musicrec_model::burn::nn::{Linear, LinearConfig};
-use musicrec_model::burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use musicrec_model::burn::optim::{AdamConfig, GradientsParams};
 use musicrec_model::burn::tensor::activation::softmax;
 use musicrec_model::burn::tensor::{Int, Tensor, TensorData};
 use musicrec_model::{Device, load_weights_from_bytes, save_weights};

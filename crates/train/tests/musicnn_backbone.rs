@@ -47,8 +47,21 @@ fn musicnn_embeds_real_clips_and_hears_their_genre() {
     assert_eq!(c0.patches, 10);
     assert_eq!((c0.embedding.len(), c0.tags.len()), (200, 50));
     assert!(c0.tags.iter().all(|p| (0.0..=1.0).contains(p)));
+    // The MSD's 50 tags have no "classical": MSD_musicnn hears GTZAN's classical clips as
+    // instrumental music first (TensorFlow's own taggram of classical.00001 in the model crate's
+    // golden: instrumental 0.28, jazz 0.15), and nothing like metal.
     let tags = top_tags(&backbone, &c0.tags, 3);
-    assert!(tags.contains(&"classical".to_string()), "{tags:?}");
+    assert!(tags.contains(&"instrumental".to_string()), "{tags:?}");
+    let tag = |features: &musicrec_train::TrackFeatures, name: &str| {
+        let i = backbone.tag_names().iter().position(|t| t == name).unwrap();
+        features.tags[i]
+    };
+    assert!(
+        tag(&c0, "instrumental") > 2.0 * tag(&c0, "heavy metal"),
+        "instrumental {} heavy metal {}",
+        tag(&c0, "instrumental"),
+        tag(&c0, "heavy metal")
+    );
 
     let three = backbone.features(&classical, Analysis::Bounded(3)).unwrap();
     assert_eq!(three.patches, 3);
@@ -62,6 +75,13 @@ fn musicnn_embeds_real_clips_and_hears_their_genre() {
         tags.iter().any(|t| t.contains("metal") || t == "hard rock"),
         "{tags:?}"
     );
+    assert!(tag(&metal, "heavy metal") > 2.0 * tag(&c0, "heavy metal"));
+    // TensorFlow's top tag of jazz.00000 is jazz (0.64).
+    let jazz = backbone
+        .features(&load("jazz/jazz.00000.wav"), Analysis::default())
+        .unwrap();
+    let tags = top_tags(&backbone, &jazz.tags, 1);
+    assert_eq!(tags, ["jazz"], "{:?}", top_tags(&backbone, &jazz.tags, 5));
     let c1 = backbone
         .features(&load("classical/classical.00001.wav"), Analysis::default())
         .unwrap();

@@ -54,6 +54,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if backbone.name().starts_with("musicnn") {
                 print_card(crate::default_model::MUSICNN_CARD)?;
                 outln!()?;
+                // The ISC licence asks for its notice in every copy: the weights are in this binary.
+                outln!("Licence of the MusiCNN weights (models/musicnn-msd/LICENSE):")?;
+                print_card(crate::default_model::MUSICNN_LICENSE)?;
+                outln!()?;
             }
             if let Some(dir) = &head_dir {
                 let card = std::fs::read_to_string(dir.join(musicrec_train::head::HEAD_CARD_FILE))

@@ -358,7 +358,7 @@ fn train_head_from_tags(
     let labelled = tag_labels(&tags, args.min_tracks);
     if labelled.labels.len() < 2 {
         anyhow::bail!(
-            "catalog {db}: {} of {} tracks have a genre tag, and {} genre(s) have at least              --min-tracks {} tracks; a head needs at least 2",
+            "catalog {db}: {} of {} tracks have a genre tag, and {} genre(s) have at least --min-tracks {} tracks; a head needs at least 2",
             set.tracks.len() - labelled.untagged,
             set.tracks.len(),
             labelled.labels.len(),
@@ -431,12 +431,20 @@ fn train_head_from_tags(
     outln!("held-out accuracy {accuracy:.3}")?;
     outln!(
         "{:<20} {:>6} {:>8} {:>9} {:>6}",
-        "genre", "train", "held out", "precision", "recall"
+        "genre",
+        "train",
+        "held out",
+        "precision",
+        "recall"
     )?;
     for r in &reports {
         outln!(
             "{:<20} {:>6} {:>8} {:>9.2} {:>6.2}",
-            r.label, r.train, r.held_out, r.precision, r.recall
+            r.label,
+            r.train,
+            r.held_out,
+            r.precision,
+            r.recall
         )?;
     }
     Ok(ExitCode::SUCCESS)
