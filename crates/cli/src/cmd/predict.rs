@@ -58,9 +58,9 @@ struct Row {
 
 /// What predicts.
 enum Predictor {
-    ModelDir(ModelDir),
+    ModelDir(Box<ModelDir>),
     Backbone {
-        models: BackboneAndHead,
+        models: Box<BackboneAndHead>,
         genres: Vec<String>,
         analysis: Analysis,
     },
@@ -119,14 +119,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e: String| anyhow::anyhow!(e))?;
     let predictor = match ModelChoice::parse(args.model.as_deref())? {
         ModelChoice::ModelDir(dir) => {
-            Predictor::ModelDir(ModelDir::load_on(dir, device).map_err(one_line)?)
+            Predictor::ModelDir(Box::new(ModelDir::load_on(dir, device).map_err(one_line)?))
         }
-        ModelChoice::BuiltInCnn => Predictor::ModelDir(crate::default_model::load(device)?),
+        ModelChoice::BuiltInCnn => {
+            Predictor::ModelDir(Box::new(crate::default_model::load(device)?))
+        }
         ModelChoice::Backbone { head } => {
             let models = crate::embedder::load_backbone_and_head(head.as_deref())?;
             Predictor::Backbone {
                 genres: models.genres(),
-                models,
+                models: Box::new(models),
                 analysis,
             }
         }
