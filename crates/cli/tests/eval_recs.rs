@@ -1,6 +1,7 @@
 //! `musicrec eval-recs` through the binary on real clips: a tiny CRNN trained on the train split of
 //! three GTZAN-mini genres is evaluated on the held-out test split (every metric, method 2's
-//! weights, the MFCC baseline, random), and a model evaluated on tracks it trained on is refused.
+//! weights, the MusiCNN backbone's embedding, the MFCC baseline, random), and a model evaluated on
+//! tracks it trained on is refused.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -10,8 +11,12 @@ use musicrec_testkit::data::shared_data;
 const GENRES: [&str; 3] = ["classical", "metal", "reggae"];
 
 fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    // The backbone feature cache goes to a folder of the test run, not the user's cache.
+    let cache =
+        std::env::temp_dir().join(format!("musicrec-eval-recs-test-{}", std::process::id()));
     Command::new(env!("CARGO_BIN_EXE_musicrec"))
         .args(args)
+        .env("XDG_CACHE_HOME", cache)
         .output()
         .expect("run musicrec")
 }
@@ -124,8 +129,10 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
             assert!((0.0..=1.0).contains(&p), "{method} {metric}: {p}");
         }
         // Precision@3 over 12 tracks is a multiple of 1/36.
-        let p = find("mfcc", "method 1", metric);
-        assert!(((p * 36.0) - (p * 36.0).round()).abs() < 1e-9, "{p}");
+        for embedding in ["mfcc", "musicnn-msd"] {
+            let p = find(embedding, "method 1", metric);
+            assert!(((p * 36.0) - (p * 36.0).round()).abs() < 1e-9, "{p}");
+        }
     }
     // Each test track has 3 same-genre tracks among the 11 others.
     let expected = find("random", "expected", "-");
@@ -133,6 +140,11 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
     // Classical, metal and reggae differ in timbre: 20 MFCCs find that well above chance.
     assert!(
         find("mfcc", "method 1", "cosine") > expected + 0.15,
+        "{stdout}"
+    );
+    // MusiCNN's embedding, never trained on GTZAN, tells them apart too.
+    assert!(
+        find("musicnn-msd", "method 1", "cosine") > expected + 0.3,
         "{stdout}"
     );
     // Five-seed queries: seeds from the 6 train/validation clips per genre.
@@ -188,6 +200,8 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
             "--model".as_ref(),
             model.as_os_str(),
             "--allow-seen".as_ref(),
+            "--backbone".as_ref(),
+            "none".as_ref(),
             "-k".as_ref(),
             "1".as_ref(),
         ]),
@@ -197,7 +211,7 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
 }
 
 /// `eval-recs --interactions`: listeners in a log like the clips of one genre each (a few only as
-/// play counts); on a catalog of real clips scanned with the built-in model, content similarity
+/// play counts); on a catalog of real clips scanned with the built-in CNN, content similarity
 /// finds the held-out likes far above the exact random baseline, the report names the log, and
 /// `simulated` says SIMULATED. A missing log and a log without usable columns are refused.
 #[test]
@@ -226,6 +240,9 @@ fn eval_recs_on_interactions_names_its_data_and_content_beats_random() {
             lib.as_os_str(),
             "--db".as_ref(),
             db.as_os_str(),
+            // The catalog, not the embedding, is under test here: the cheap CNN.
+            "--model".as_ref(),
+            "cnn".as_ref(),
         ]),
         "scan",
     );

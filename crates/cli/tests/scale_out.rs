@@ -55,6 +55,8 @@ fn spawn_worker(library: &Path, url: &str) -> Child {
         .arg("scan")
         .arg(library)
         .args(["--db", url, "--worker", "--jobs", "1", "--lease-secs", "2"])
+        // The job queue is under test, not the embedding: the cheap built-in CNN.
+        .args(["--model", "cnn"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -338,6 +340,8 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
             library.as_os_str(),
             "--db".as_ref(),
             sqlite.as_ref(),
+            "--model".as_ref(),
+            "cnn".as_ref(),
         ]),
         "SQLite scan",
     );

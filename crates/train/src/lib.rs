@@ -8,6 +8,8 @@
 //!   `resume` ([`checkpoint`]), `metrics.csv` + curves ([`metrics`]), a model card.
 //! - [`ModelDir`]: `config.json` + best weights, version-checked; [`ModelDir::predict_file`] and
 //!   [`ModelDir::embed_file`] average the outputs of a file's windows ([`predict`]).
+//! - [`Backbone`]: a pretrained network (MusiCNN) as a track embedder; [`head`] trains genre
+//!   heads on its cached features ([`feature_cache`]) and loads them.
 //! - [`DeviceKind`]: CPU (Burn flex) by default, CUDA with the `gpu` feature; one code path.
 //!
 //! ```no_run
@@ -21,21 +23,28 @@
 //! # Ok::<(), musicrec_train::TrainError>(())
 //! ```
 
+pub mod backbone;
 mod card;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod feature_cache;
+pub mod head;
 pub mod metrics;
 pub mod model_dir;
+pub mod musicnn_backbone;
 pub mod predict;
 pub mod trainer;
 
+pub use backbone::{Analysis, Backbone, ModelDirBackbone, TrackFeatures};
 pub use config::{Arch, DEFAULT_WINDOW_SECS, TrainConfig, WindowLength};
 pub use data::TrainingData;
 pub use device::{DeviceKind, GPU_SUPPORT};
 pub use error::{Result, TrainError};
+pub use feature_cache::{FeatureCache, Variant};
+pub use head::{Head, HeadConfig, HeadTrainConfig, train_head};
 pub use metrics::EpochMetrics;
 pub use model_dir::{CARD_FILE, ModelDir, ModelDirConfig, Provenance};
 pub use predict::{EmbeddingAndProbabilities, Prediction};

@@ -90,9 +90,14 @@ pub struct Args {
         requires = "interactions"
     )]
     hybrid_weight: f32,
-    /// Model directory [default: the built-in model].
+    /// CNN/CRNN model directory whose embedding and genre probabilities are measured (the
+    /// "learned" rows) [default: the built-in CNN].
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
+    /// Pretrained backbone whose embedding is measured beside the model's (method 1 rows named
+    /// after it; its features are cached as for `train --backbone`), or `none`.
+    #[arg(long, value_name = "NAME", default_value = "musicnn", value_parser = ["musicnn", "none"], conflicts_with = "interactions")]
+    backbone: String,
     /// Recommendations per seed.
     #[arg(short, long, default_value_t = 5)]
     k: usize,
@@ -113,7 +118,7 @@ pub struct Args {
 /// One row of the report.
 #[derive(Serialize, Debug, Clone)]
 struct Row {
-    /// learned, mfcc, or random.
+    /// learned (the model), the backbone's name (musicnn-msd), mfcc, or random.
     embedding: String,
     /// "method 1", "method 2 (w=0.2)", "expected", "seeded draw".
     method: String,
@@ -304,6 +309,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         2 * N_MFCC,
     );
     let model_genres = model.genres().to_vec();
+    let backbone = match args.backbone.as_str() {
+        "none" => None,
+        name => Some(backbone_embeddings(name, &kept)?),
+    };
 
     let mut rows = Vec::new();
     let filters: Vec<Option<&[String]>> = if has_artists {
@@ -345,6 +354,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 rows.push(row("learned", format!("method 2 (w={w}{default})"), &r));
             }
             request.method = Method::Similarity;
+            if let Some((name, dim, embeddings)) = &backbone {
+                let tracks = LabelledTracks {
+                    dim: *dim,
+                    embeddings,
+                    labels: &labels,
+                    genre_probs: None,
+                    artists: artist_filter,
+                };
+                let r = request_precision_at_k(&tracks, args.k, &request)?;
+                rows.push(row(name, "method 1".into(), &r));
+            }
             let r = request_precision_at_k(&mfcc_tracks, args.k, &request)?;
             rows.push(row("mfcc", "method 1".into(), &r));
         }
@@ -485,6 +505,51 @@ fn compute_vectors(
             result
         })
         .collect()
+}
+
+/// The backbone's track embeddings of `kept` (flattened), through the feature cache `train
+/// --backbone` uses, with one backbone per thread. Method 2 is not measured for it: the built-in
+/// genre head trained on every GTZAN-mini clip.
+fn backbone_embeddings(
+    name: &str,
+    kept: &[(&Entry, Vectors)],
+) -> anyhow::Result<(String, usize, Vec<f32>)> {
+    use musicrec_train::{Analysis, FeatureCache, Variant};
+    let kind = crate::default_model::BackboneKind::parse(name)?;
+    let cache = FeatureCache::new(crate::cmd::train::default_feature_cache()?);
+    let first = kind.load()?;
+    let (backbone_name, dim) = (first.name().to_string(), first.embedding_dim());
+    let pool = crate::embedder::Pool::new(first, move || kind.load());
+    let progress = progress_bar(kept.len());
+    progress.set_message(backbone_name.clone());
+    let embedded: Vec<anyhow::Result<Vec<f32>>> = kept
+        .par_iter()
+        .map(|(entry, _)| {
+            let result = pool
+                .with(|backbone| {
+                    cache.features(
+                        &entry.path,
+                        &[Variant::Original],
+                        backbone.as_ref(),
+                        Analysis::default(),
+                    )
+                })
+                .map_err(|e| anyhow::anyhow!(e))?
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            progress.inc(1);
+            Ok(result
+                .into_iter()
+                .next()
+                .map(|(features, _)| features.embedding)
+                .unwrap_or_default())
+        })
+        .collect();
+    progress.finish_and_clear();
+    let mut flat = Vec::with_capacity(kept.len() * dim);
+    for e in embedded {
+        flat.extend(e?);
+    }
+    Ok((backbone_name, dim, flat))
 }
 
 /// Each dimension scaled to mean 0 and standard deviation 1 over the tracks (a constant

@@ -1,70 +1,118 @@
-//! `musicrec model [--model DIR]`: what a model is, before anyone scans a library with it: its
-//! architecture, feature preset, genres and embedding size, then its model card (`MODEL.md`: the
-//! data, the command and the metrics it was made with). The built-in model unless `--model`.
+//! `musicrec model [--model NAME|DIR]`: what a model is, before anyone scans a library with it:
+//! its architecture, feature preset, genres and embedding size, then its card(s): for MusiCNN
+//! its card with the ISC licence and attribution (and a head's card when a head directory is
+//! given); for a CNN/CRNN directory its `MODEL.md` (the data, the command and the metrics it was
+//! made with).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use musicrec_train::{DeviceKind, ModelDir};
+use musicrec_train::{Analysis, DeviceKind, ModelDir};
 
-/// Show a model's summary and model card (the built-in model unless --model).
+use crate::embedder::{ModelChoice, one_line};
+
+/// Show a model's summary and model card (the default model unless --model).
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Model directory made by `musicrec train` [default: the built-in model].
-    #[arg(long, value_name = "DIR")]
+    /// `cnn` (default), `musicnn`, a head directory (`train --backbone`) or a model directory
+    /// (`train --arch`).
+    #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (model, id, card) = match &args.model {
-        Some(dir) => {
-            let model = ModelDir::load_on(dir, DeviceKind::Cpu)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .with_context(|| format!("cannot load the model in {}", dir.display()))?;
-            let id = crate::embedder::model_id_of(dir, &model.config().arch)?;
-            let card_path = dir.join(musicrec_train::CARD_FILE);
-            let card = std::fs::read_to_string(&card_path).unwrap_or_else(|_| {
-                format!("(no {} in {})\n", musicrec_train::CARD_FILE, dir.display())
-            });
-            (model, id, card)
+    let choice = ModelChoice::parse(args.model.as_deref())?;
+    let id = choice.model_id()?;
+    match choice {
+        ModelChoice::Backbone { head: head_dir } => {
+            let models = crate::embedder::load_backbone_and_head(head_dir.as_deref())?;
+            let backbone = &models.backbone;
+            outln!("model      {id}")?;
+            outln!(
+                "source     {} with {}",
+                backbone.name(),
+                head_dir
+                    .as_ref()
+                    .map_or("its tags as genres".to_owned(), |d| {
+                        format!("the genre head in {}", d.display())
+                    })
+            )?;
+            outln!("backbone   {} (id {})", backbone.name(), backbone.id())?;
+            outln!(
+                "features   preset musicnn (16000 Hz, 96 mels, n_fft 512, hop 256, log10(1 + 10000 x)), \
+                 3 s patches, at most {} per track (evenly spread)",
+                Analysis::default()
+            )?;
+            outln!(
+                "embedding  {} dimensions (penultimate layer, averaged over the patches)",
+                backbone.embedding_dim()
+            )?;
+            outln!("genres     {}", models.genres().join(", "))?;
+            outln!("tags       {}", backbone.tag_names().join(", "))?;
+            outln!()?;
+            if backbone.name().starts_with("musicnn") {
+                print_card(crate::default_model::MUSICNN_CARD)?;
+                outln!()?;
+                // The ISC licence asks for its notice in every copy: the weights are in this binary.
+                outln!("Licence of the MusiCNN weights (models/musicnn-msd/LICENSE):")?;
+                print_card(crate::default_model::MUSICNN_LICENSE)?;
+                outln!()?;
+            }
+            if let Some(dir) = &head_dir {
+                let card = std::fs::read_to_string(dir.join(musicrec_train::head::HEAD_CARD_FILE))
+                    .unwrap_or_else(|_| format!("(no MODEL.md in {})\n", dir.display()));
+                print_card(&card)?;
+            }
         }
-        None => (
-            crate::default_model::load(DeviceKind::Cpu)?,
-            crate::default_model::model_id()?,
-            crate::default_model::MODEL_CARD.to_owned(),
-        ),
-    };
-    let config = model.config();
-    outln!("model      {id}")?;
-    outln!(
-        "source     {}",
-        args.model
-            .as_ref()
-            .map_or(crate::default_model::NAME.to_owned(), |d| d
-                .display()
-                .to_string())
-    )?;
-    outln!("arch       {}", config.arch)?;
-    outln!(
-        "features   preset {} ({} Hz, {} mels, n_fft {}, hop {})",
-        config.preset.as_deref().unwrap_or("custom"),
-        config.mel.sample_rate,
-        config.mel.n_mels,
-        config.mel.n_fft,
-        config.mel.hop_length
-    )?;
-    outln!(
-        "window     {} frames ({:.1} s)",
-        config.window_frames,
-        config.window_secs()
-    )?;
-    outln!("embedding  {} dimensions", config.model.embedding_dim())?;
-    outln!("genres     {}", model.genres().join(", "))?;
-    outln!()?;
+        ModelChoice::BuiltInCnn | ModelChoice::ModelDir(_) => {
+            let (model, source, card) = match &choice {
+                ModelChoice::ModelDir(dir) => {
+                    let model = ModelDir::load_on(dir, DeviceKind::Cpu)
+                        .map_err(one_line)
+                        .with_context(|| format!("cannot load the model in {}", dir.display()))?;
+                    let card_path = dir.join(musicrec_train::CARD_FILE);
+                    let card = std::fs::read_to_string(&card_path).unwrap_or_else(|_| {
+                        format!("(no {} in {})\n", musicrec_train::CARD_FILE, dir.display())
+                    });
+                    (model, dir.display().to_string(), card)
+                }
+                _ => (
+                    crate::default_model::load(DeviceKind::Cpu)?,
+                    crate::default_model::NAME.to_owned(),
+                    crate::default_model::MODEL_CARD.to_owned(),
+                ),
+            };
+            let config = model.config();
+            outln!("model      {id}")?;
+            outln!("source     {source}")?;
+            outln!("arch       {}", config.arch)?;
+            outln!(
+                "features   preset {} ({} Hz, {} mels, n_fft {}, hop {})",
+                config.preset.as_deref().unwrap_or("custom"),
+                config.mel.sample_rate,
+                config.mel.n_mels,
+                config.mel.n_fft,
+                config.mel.hop_length
+            )?;
+            outln!(
+                "window     {} frames ({:.1} s)",
+                config.window_frames,
+                config.window_secs()
+            )?;
+            outln!("embedding  {} dimensions", config.model.embedding_dim())?;
+            outln!("genres     {}", model.genres().join(", "))?;
+            outln!()?;
+            print_card(&card)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_card(card: &str) -> anyhow::Result<()> {
     out!("{card}")?;
     if !card.ends_with('\n') {
         outln!()?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

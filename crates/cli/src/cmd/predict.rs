@@ -1,85 +1,199 @@
-//! `musicrec predict`: genre probabilities and top genre of audio files with a trained model
-//! directory. All logic lives in `musicrec_train`; this module loads, loops and prints.
+//! `musicrec predict`: genre probabilities and top genre of audio files with the built-in CNN, a
+//! trained CNN/CRNN model directory, or MusiCNN (`--model musicnn`, or a genre head directory on
+//! it; its top MSD tags are printed too). All logic lives in `musicrec_train`; this module loads, loops and
+//! prints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use musicrec_train::{DeviceKind, ModelDir};
+use musicrec_train::{Analysis, DeviceKind, ModelDir};
 
-/// Predict the genre of audio files with a model directory from `musicrec train`.
+use crate::embedder::{BackboneAndHead, ModelChoice, one_line};
+
+/// Tags shown per file.
+const TOP_TAGS: usize = 5;
+
+/// Predict the genre of audio files (and, with the default model, their top MSD tags).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
-Each file is decoded at the model's sample rate, turned into its log-mel, cut into the model's \
-windows (a short file gives one padded window), and the per-genre probabilities (sigmoid outputs) \
-are averaged over the windows. Files that cannot be decoded are reported and skipped (exit status 1).
+With MusiCNN (`--model musicnn` or a head directory) each file is decoded at 16 kHz, cut into 3 s patches (at most --analysis \
+of them, evenly spread), run through MusiCNN, and the patches' embeddings and tag probabilities are \
+averaged; a genre head gives the genre probabilities (softmax; without one, the tags are the \
+genres), and the five most probable of MusiCNN's 50 Million Song Dataset tags are printed beside \
+them. With the built-in CNN (the default, `--model cnn`) or a CNN/CRNN model directory the file is cut into the model's windows and its per-genre sigmoid outputs are \
+averaged. Files that cannot be decoded are reported and skipped (exit status 1).
 
 Examples:
-  musicrec predict song.mp3 other.flac            # the built-in model
-  musicrec predict --model models/crnn song.mp3 other.flac
+  musicrec predict song.mp3 other.flac            # the built-in CNN
+  musicrec predict --model musicnn song.mp3       # MusiCNN: its top tags
+  musicrec predict --model models/my-genres song.mp3   # a genre head from `train --backbone`
   musicrec predict --model models/crnn --format json music/*.mp3")]
 pub struct Args {
-    /// Model directory written by `musicrec train` [default: the built-in model].
-    #[arg(long, value_name = "MODEL_DIR")]
+    /// `cnn` (default), `musicnn`, a head directory (`train --backbone`) or a model directory
+    /// (`train --arch`).
+    #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
     /// Audio files.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
-    /// table: one line per file with the top genre and every probability; json: an array of
-    /// {path, top_genre, probabilities: {genre: p}, windows}.
+    /// table: one line per file with the top genre and every probability (and the top tags);
+    /// json: an array of {path, top_genre, probabilities: {genre: p}, windows, tags: [[tag, p]]}.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     format: String,
-    /// cpu, cuda (builds with the `gpu` feature) or wgpu (the `wgpu` feature).
+    /// cpu, cuda (builds with the `gpu` feature) or wgpu (the `wgpu` feature); CNN/CRNN only.
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "wgpu"])]
     device: String,
+    /// Backbone patches per file: `full`, or at most N evenly spread.
+    #[arg(long, value_name = "N|full", default_value = "20")]
+    analysis: String,
+}
+
+/// One file's result.
+struct Row {
+    probabilities: Vec<f32>,
+    windows: usize,
+    /// Most probable tags first (backbones only).
+    tags: Vec<(String, f32)>,
+}
+
+/// What predicts.
+enum Predictor {
+    ModelDir(Box<ModelDir>),
+    Backbone {
+        models: Box<BackboneAndHead>,
+        genres: Vec<String>,
+        analysis: Analysis,
+    },
+}
+
+impl Predictor {
+    fn genres(&self) -> &[String] {
+        match self {
+            Self::ModelDir(model) => model.genres(),
+            Self::Backbone { genres, .. } => genres,
+        }
+    }
+
+    fn predict(&self, file: &Path) -> anyhow::Result<Row> {
+        match self {
+            Self::ModelDir(model) => {
+                let p = model.predict_file(file).map_err(one_line)?;
+                Ok(Row {
+                    probabilities: p.probabilities,
+                    windows: p.windows,
+                    tags: Vec::new(),
+                })
+            }
+            Self::Backbone {
+                models, analysis, ..
+            } => {
+                let backbone = &models.backbone;
+                let audio = musicrec_audio::load(file, Some(backbone.sample_rate()))
+                    .map_err(|e| anyhow::anyhow!("{}: cannot decode: {e}", file.display()))?;
+                let features = backbone
+                    .features(&audio.samples, *analysis)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                let mut tags: Vec<(String, f32)> = backbone
+                    .tag_names()
+                    .iter()
+                    .cloned()
+                    .zip(features.tags.iter().copied())
+                    .collect();
+                tags.sort_by(|a, b| b.1.total_cmp(&a.1));
+                tags.truncate(TOP_TAGS);
+                Ok(Row {
+                    probabilities: models.genre_probs(&features).map_err(one_line)?,
+                    windows: features.patches,
+                    tags,
+                })
+            }
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let device: DeviceKind = args.device.parse().map_err(one_line)?;
-    let model = match &args.model {
-        Some(dir) => ModelDir::load_on(dir, device).map_err(one_line)?,
-        None => crate::default_model::load(device)?,
+    let analysis: Analysis = args
+        .analysis
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let predictor = match ModelChoice::parse(args.model.as_deref())? {
+        ModelChoice::ModelDir(dir) => {
+            Predictor::ModelDir(Box::new(ModelDir::load_on(dir, device).map_err(one_line)?))
+        }
+        ModelChoice::BuiltInCnn => {
+            Predictor::ModelDir(Box::new(crate::default_model::load(device)?))
+        }
+        ModelChoice::Backbone { head } => {
+            let models = crate::embedder::load_backbone_and_head(head.as_deref())?;
+            Predictor::Backbone {
+                genres: models.genres(),
+                models: Box::new(models),
+                analysis,
+            }
+        }
     };
-    let genres = model.genres();
+    let genres = predictor.genres();
     let mut failed = 0;
     let mut json = Vec::new();
     if args.format == "table" {
         let header: Vec<String> = genres.iter().map(|g| format!("{g:>9}")).collect();
-        outln!("{:<10} {:>6}  {}  file", "top", "p", header.join(" "))?;
+        let tags = if matches!(predictor, Predictor::Backbone { .. }) {
+            "top tags  "
+        } else {
+            ""
+        };
+        outln!("{:<10} {:>6}  {}  {tags}file", "top", "p", header.join(" "))?;
     }
     for file in &args.files {
-        let prediction = match model.predict_file(file) {
-            Ok(p) => p,
+        let row = match predictor.predict(file) {
+            Ok(row) => row,
             Err(err) => {
-                eprintln!("error: {err}");
+                eprintln!("error: {err:#}");
                 failed += 1;
                 continue;
             }
         };
-        let top = prediction.top_genre(&model);
+        let top = musicrec_train::predict::argmax(&row.probabilities);
+        let top_genre = &genres[top];
         if args.format == "table" {
-            let cells: Vec<String> = prediction
+            let cells: Vec<String> = row
                 .probabilities
                 .iter()
                 .map(|p| format!("{p:>9.4}"))
                 .collect();
+            let tags: String = row
+                .tags
+                .iter()
+                .map(|(t, p)| format!("{t} {p:.2}, "))
+                .collect();
+            let tags = if row.tags.is_empty() {
+                String::new()
+            } else {
+                format!("{}  ", tags.trim_end_matches(", "))
+            };
             outln!(
-                "{top:<10} {:>6.4}  {}  {}",
-                prediction.probabilities[prediction.top],
+                "{top_genre:<10} {:>6.4}  {}  {tags}{}",
+                row.probabilities[top],
                 cells.join(" "),
                 file.display()
             )?;
         } else {
             let probabilities: serde_json::Map<String, serde_json::Value> = genres
                 .iter()
-                .zip(&prediction.probabilities)
+                .zip(&row.probabilities)
                 .map(|(g, p)| (g.clone(), serde_json::json!(p)))
                 .collect();
-            json.push(serde_json::json!({
+            let mut value = serde_json::json!({
                 "path": file.display().to_string(),
-                "top_genre": top,
+                "top_genre": top_genre,
                 "probabilities": probabilities,
-                "windows": prediction.windows,
-            }));
+                "windows": row.windows,
+            });
+            if !row.tags.is_empty() {
+                value["tags"] = serde_json::json!(row.tags);
+            }
+            json.push(value);
         }
     }
     if args.format == "json" {
@@ -90,8 +204,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn one_line(err: musicrec_train::TrainError) -> anyhow::Error {
-    anyhow::anyhow!("{err}")
 }

@@ -14,10 +14,9 @@ use musicrec_recommend::{
     EmbeddingIndex, GenreBlend, Hit, MAX_SEEDS, Method, Metric, RecommendRequest, Rocchio,
     feedback_for_index,
 };
-use musicrec_train::ModelDirConfig;
 use serde::Serialize;
 
-use crate::embedder::model_id_of;
+use crate::embedder::ModelChoice;
 use crate::table::{Align, Column, Fit};
 
 /// Recommend songs similar to seed songs from the scanned library.
@@ -49,10 +48,10 @@ pub struct Args {
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
     db: Option<String>,
-    /// Model directory whose embeddings to use [default: the built-in model when the catalog
-    /// holds its embeddings, else the catalog's only model, or the one with the most embedded
-    /// tracks].
-    #[arg(long, value_name = "DIR")]
+    /// Model whose embeddings to use: `cnn`, `musicnn` or a directory, as for `scan` [default:
+    /// the built-in CNN when the catalog holds its embeddings, else the catalog's only model, or
+    /// the one with the most embedded tracks].
+    #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
     /// How many songs.
     #[arg(short, default_value_t = 5)]
@@ -337,7 +336,7 @@ fn collaborative_hits(
 }
 
 /// The model whose embeddings to use: `--model`'s id (which must have been scanned into this
-/// catalog), else the built-in model's when the catalog holds it, else the catalog's only model,
+/// catalog), else the default model's when the catalog holds it, else the catalog's only model,
 /// else the one with the most embedded tracks.
 pub(crate) fn choose_model(
     store: &dyn CatalogStore,
@@ -345,8 +344,7 @@ pub(crate) fn choose_model(
 ) -> anyhow::Result<String> {
     let known = store.model_ids()?;
     if let Some(dir) = model_dir {
-        let config = ModelDirConfig::read(dir)?;
-        let id = model_id_of(dir, &config.arch)?;
+        let id = ModelChoice::parse(Some(dir))?.model_id()?;
         if !known.contains(&id) {
             bail!(
                 "model {} (id {id}) was never used to scan this catalog{}: run `musicrec scan DIR --model {}` first",
@@ -361,7 +359,7 @@ pub(crate) fn choose_model(
         }
         return Ok(id);
     }
-    let built_in = crate::default_model::model_id()?;
+    let built_in = ModelChoice::parse(None)?.model_id()?;
     if known.contains(&built_in) {
         return Ok(built_in);
     }

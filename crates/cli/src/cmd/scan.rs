@@ -30,7 +30,9 @@ Exit status: 0 when the scan ran, even if some files failed; 2 when nothing coul
 catalog or model, no music files found, or not one file readable).
 
 Examples:
-  musicrec scan ~/Music                      # the built-in model
+  musicrec scan ~/Music                      # the built-in CNN
+  musicrec scan ~/Music --model musicnn      # MusiCNN (pretrained on the Million Song Dataset)
+  musicrec scan ~/Music --model models/my-genres   # MusiCNN + a genre head (train --backbone)
   musicrec scan ~/Music --model models/crnn
   musicrec scan ~/Music /mnt/usb/music --model models/crnn --jobs 2 --db library.db
   musicrec scan --failed
@@ -47,9 +49,13 @@ pub struct Args {
     /// musicrec/catalog.db].
     #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
-    /// Trained model directory (`musicrec train --out`) [default: the built-in model].
-    #[arg(long, value_name = "DIR")]
+    /// `cnn` (default: the built-in CNN), `musicnn` (MusiCNN, its 50 tags as genres), a genre
+    /// head directory (`train --backbone`) or a model directory (`train --arch`).
+    #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
+    /// MusiCNN patches (3 s each) analysed per track: at most N, evenly spread, or `full`.
+    #[arg(long, value_name = "N|full", default_value = "20")]
+    analysis: musicrec_train::Analysis,
     /// Worker threads [default: one per core].
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
@@ -73,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.failed {
         return list_failures(args.db.as_deref());
     }
-    let embedder = ModelEmbedder::load_or_built_in(args.model.as_deref())?;
+    let embedder = ModelEmbedder::from_arg(args.model.as_deref(), args.analysis)?;
     let options = ScanOptions {
         jobs: args.jobs.unwrap_or(0),
         retry_failed: args.retry_failed,

@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::embedder::ModelChoice;
 use anyhow::Context;
-use musicrec_train::ModelDirConfig;
-
-use crate::embedder::model_id_of;
 
 /// Serve the web page and the HTTP API.
 #[derive(clap::Args, Debug)]
@@ -35,9 +33,9 @@ pub struct Args {
     /// Print a new random token (for --token or MUSICREC_TOKEN) and exit.
     #[arg(long)]
     new_token: bool,
-    /// Model directory whose embeddings to serve [default: the catalog's only model, or the
-    /// one with the most embedded tracks].
-    #[arg(long, value_name = "DIR")]
+    /// Model whose embeddings to serve: `cnn`, `musicnn` or a directory, as for `scan`
+    /// [default: the catalog's only model, or the one with the most embedded tracks].
+    #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
     /// Seconds between checks for a changed catalog (0: only on POST /api/reload).
     #[arg(long, default_value_t = 30)]
@@ -75,14 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    let store = crate::store::open_existing(args.db.as_deref())?;
     let model = match &args.model {
-        Some(dir) => {
-            let config = ModelDirConfig::read(dir)?;
-            Some(model_id_of(dir, &config.arch)?)
-        }
+        Some(dir) => Some(ModelChoice::parse(Some(dir))?.model_id()?),
         None => None,
     };
-    let store = crate::store::open_existing(args.db.as_deref())?;
     musicrec_server::run(
         store,
         musicrec_server::ServeConfig {

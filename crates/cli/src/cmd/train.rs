@@ -1,15 +1,32 @@
 //! `musicrec train`: train a CRNN or CNN genre classifier on a manifest's cached log-mels into a
-//! model directory. All logic lives in `musicrec_train`; this module parses options and reports.
+//! model directory, or (`--backbone`) a genre head on a pretrained backbone's cached features into
+//! a head directory. All logic lives in `musicrec_train`; this module parses options and reports.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use musicrec_datasets::Split;
 use musicrec_features::MelConfig;
-use musicrec_train::{Arch, DeviceKind, TrainConfig, WindowLength};
+use musicrec_train::head::{FitOptions, describe_accuracy};
+use musicrec_train::{
+    Analysis, Arch, DeviceKind, HeadTrainConfig, TrainConfig, Variant, WindowLength,
+};
 
-/// Train a genre classifier (CRNN or CNN) on cached log-mel windows.
+/// Train a genre classifier (CRNN or CNN) on cached log-mel windows, or a genre head on a
+/// pretrained backbone (--backbone musicnn).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
+With --backbone (a network built into musicrec: `musicnn`, the default embedder; `cnn`, the \
+built-in CNN's embedding, cheap, for quick checks) it trains a genre head instead: multinomial \
+logistic regression on the backbone's track embeddings, in seconds. The embeddings of every clip \
+(and of its band-limited copies, --augment) are computed once and cached (--cache, default the \
+platform cache folder), so a second run is instant. --cv K first reports K-fold cross-validated \
+accuracy over the selected clips, with and without the augmentation, tested on every variant. \
+The head directory (config.json, weights.safetensors, MODEL.md) names its backbone; `scan \
+--model DIR`, `predict --model DIR` and the others use it with that backbone.
+
+  musicrec train --backbone musicnn --data data/gtzan.csv --out models/my-genres --splits all
+
 The manifest needs train and validation splits (test is optional and reported on the model card). \
 Every clip's log-mel must already be in --cache for --preset: run `musicrec dataset prepare \
 MANIFEST --cache DIR --preset P` first (training says so, and which entries are missing, before \
@@ -27,12 +44,69 @@ Examples:
   musicrec train --data data/gtzan.csv --cache cache/ --arch cnn --out models/cnn-small \\
       --width-scale 0.25 --epochs 20")]
 pub struct Args {
-    /// Manifest CSV with train and validation splits.
-    #[arg(long, value_name = "MANIFEST.csv")]
-    data: PathBuf,
-    /// Feature cache filled by `musicrec dataset prepare`.
+    /// Manifest CSV with train and validation splits (with --backbone: labelled clips).
+    #[arg(long, value_name = "MANIFEST.csv", required_unless_present = "from_db")]
+    data: Option<PathBuf>,
+    /// Feature cache filled by `musicrec dataset prepare` (with --backbone: the backbone
+    /// feature cache [default: the platform cache folder's musicrec/backbone-features]).
     #[arg(long, value_name = "DIR")]
-    cache: PathBuf,
+    cache: Option<PathBuf>,
+    /// Train a genre head on this built-in backbone instead of a network from scratch:
+    /// `musicnn` or `cnn`.
+    #[arg(long, value_name = "NAME", value_parser = crate::default_model::BACKBONE_NAMES)]
+    backbone: Option<String>,
+    /// With --backbone: band-limited copies of every clip to train on besides the original
+    /// (`band:HZ`, comma-separated; `none` for none).
+    #[arg(long, value_name = "LIST", default_value = DEFAULT_AUGMENT, requires = "backbone")]
+    augment: String,
+    /// With --backbone: cross-validation folds to report before the final fit (0: none).
+    #[arg(long, value_name = "K", default_value_t = 5, requires = "backbone")]
+    cv: usize,
+    /// With --backbone: manifest splits to train on (`all`, or a comma-separated list); a test
+    /// split left out is reported.
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "train,validation",
+        requires = "backbone"
+    )]
+    splits: String,
+    /// With --backbone: patches per track (`full` or at most N, evenly spread).
+    #[arg(
+        long,
+        value_name = "N|full",
+        default_value = "20",
+        requires = "backbone"
+    )]
+    analysis: String,
+    /// With --backbone: where the labels come from: the manifest's (`manifest`, with --data) or
+    /// the genre tags of the files in a catalog (`tags`, with --from-db).
+    #[arg(long, default_value = "manifest", value_parser = ["manifest", "tags"], requires = "backbone")]
+    labels: String,
+    /// With --labels tags: the catalog whose tracks (scanned with this backbone) and genre tags
+    /// to learn from: an SQLite file or a postgres:// URL.
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        requires = "backbone",
+        conflicts_with = "data"
+    )]
+    from_db: Option<String>,
+    /// With --labels tags: a genre needs at least this many tracks to be learnt; rarer ones are
+    /// dropped (their tracks left out) and listed.
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "backbone")]
+    min_tracks: usize,
+    /// With --labels tags: share of each genre's tracks held out for the precision/recall report.
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = 0.2,
+        requires = "backbone"
+    )]
+    held_out: f64,
+    /// With --backbone: L2 penalty on the head's weights.
+    #[arg(long, value_name = "X", default_value_t = HEAD_L2, requires = "backbone")]
+    l2: f64,
     /// Architecture.
     #[arg(long, default_value = "crnn", value_parser = ["crnn", "cnn"])]
     arch: String,
@@ -81,8 +155,24 @@ pub struct Args {
     split_seed: Option<u64>,
 }
 
+/// Band-limited copies the built-in head was trained with (see models/musicnn-genre/MODEL.md).
+const DEFAULT_AUGMENT: &str = "band:4000";
+/// The head's L2 penalty (chosen by cross-validation on GTZAN-mini, see the head's card).
+const HEAD_L2: f64 = 1e-3;
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = TrainConfig::new(args.data, args.cache, args.out);
+    if let Some(backbone) = &args.backbone {
+        return train_head(&args, backbone);
+    }
+    let Some(data) = args.data else {
+        anyhow::bail!("--data MANIFEST.csv is required to train a network");
+    };
+    let Some(cache) = args.cache else {
+        anyhow::bail!(
+            "--cache DIR is required to train a network (fill it with `musicrec dataset prepare`)"
+        );
+    };
+    let mut config = TrainConfig::new(data, cache, args.out);
     config.arch = args.arch.parse::<Arch>().map_err(one_line)?;
     config.device = args.device.parse::<DeviceKind>().map_err(one_line)?;
     config.preset = args.preset;
@@ -123,6 +213,240 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             t.track_acc, t.tracks
         ))
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The platform cache folder's `musicrec/backbone-features`.
+pub(crate) fn default_feature_cache() -> anyhow::Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "musicrec")
+        .map(|dirs| dirs.cache_dir().join("backbone-features"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("no home folder for the backbone feature cache: pass --cache DIR")
+        })
+}
+
+/// `--backbone`: a genre head on a built-in backbone.
+fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
+    let kind = crate::default_model::BackboneKind::parse(backbone)?;
+    if args.labels == "tags" {
+        return train_head_from_tags(args, kind);
+    }
+    let Some(data) = args.data.clone() else {
+        anyhow::bail!(
+            "--data MANIFEST.csv is required with --labels manifest (or pass --labels tags --from-db CATALOG)"
+        );
+    };
+    let analysis: Analysis = args
+        .analysis
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let mut variants = vec![Variant::Original];
+    if args.augment != "none" {
+        for item in args.augment.split(',').filter(|s| !s.is_empty()) {
+            let variant: Variant = item.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            if !variants.contains(&variant) {
+                variants.push(variant);
+            }
+        }
+    }
+    let splits = match args.splits.as_str() {
+        "all" => None,
+        list => Some(
+            list.split(',')
+                .map(|s| s.parse::<Split>().map_err(|e| anyhow::anyhow!("{e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+    };
+    let cache = match &args.cache {
+        Some(dir) => dir.clone(),
+        None => default_feature_cache()?,
+    };
+    let config = HeadTrainConfig {
+        manifest: data,
+        out: args.out.clone(),
+        cache,
+        splits,
+        variants,
+        analysis,
+        fit: FitOptions {
+            l2: args.l2,
+            seed: args.seed,
+            ..FitOptions::default()
+        },
+        cv_folds: args.cv,
+        command_line: Some(command_line()),
+        progress: true,
+    };
+    let backbone = kind.load()?;
+    let report = musicrec_train::train_head(&config, backbone.as_ref()).map_err(one_line)?;
+    let training = &report.config.training;
+    outln!(
+        "{}: genre head on {} ({} genres, {} clips, {} examples) in {:.1} s; features: {} computed, {} cached in {}",
+        args.out.display(),
+        report.config.backbone,
+        report.config.genres.len(),
+        training.clips,
+        training.examples,
+        report.secs,
+        report.computed,
+        report.cached,
+        config.cache.display()
+    )?;
+    if let Some(folds) = training.cv_folds {
+        for result in &training.cross_validation {
+            outln!(
+                "cross-validation ({folds} folds): {}",
+                describe_accuracy(result)
+            )?;
+        }
+    }
+    if let Some(test) = &training.test {
+        outln!("test split: {}", describe_accuracy(test))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--labels tags --from-db CATALOG`: a head learnt from the genre tags of the catalog's files,
+/// on the backbone embeddings the catalog already holds (nothing is decoded again).
+fn train_head_from_tags(
+    args: &Args,
+    kind: crate::default_model::BackboneKind,
+) -> anyhow::Result<ExitCode> {
+    use musicrec_train::head::{
+        HEAD_FORMAT_NAME, HEAD_FORMAT_VERSION, HeadConfig, HeadProvenance, fit_with_holdout,
+        tag_labels, write_head,
+    };
+    let Some(db) = &args.from_db else {
+        anyhow::bail!(
+            "--labels tags needs --from-db CATALOG (a catalog scanned with the backbone)"
+        );
+    };
+    if !(0.0..1.0).contains(&args.held_out) || args.held_out == 0.0 {
+        anyhow::bail!(
+            "--held-out must be a share in (0, 1), not {}",
+            args.held_out
+        );
+    }
+    let backbone_id = kind.id()?;
+    let store = crate::store::open_existing(Some(db))?;
+    // The model of the catalog with this backbone's embeddings and the most tracks.
+    let mut best: Option<(String, usize)> = None;
+    for id in store.model_ids()? {
+        let Some(info) = store.model(&id)? else {
+            continue;
+        };
+        if info.config.get("backbone_id").and_then(|v| v.as_str()) != Some(backbone_id.as_str()) {
+            continue;
+        }
+        let count = store.load_embeddings(&id)?.tracks.len();
+        if best.as_ref().is_none_or(|(_, n)| count > *n) {
+            best = Some((id, count));
+        }
+    }
+    let Some((model_id, _)) = best else {
+        anyhow::bail!(
+            "catalog {db} holds no track embedded with backbone {} ({backbone_id}): run `musicrec scan DIR --db {db}` first",
+            kind.name()
+        );
+    };
+    let set = store.load_embeddings(&model_id)?;
+    let dim = set.model.embedding_dim;
+    let mut tags = Vec::with_capacity(set.tracks.len());
+    for track in &set.tracks {
+        tags.push(store.track(track.id)?.and_then(|t| t.tags.genre));
+    }
+    let labelled = tag_labels(&tags, args.min_tracks);
+    if labelled.labels.len() < 2 {
+        anyhow::bail!(
+            "catalog {db}: {} of {} tracks have a genre tag, and {} genre(s) have at least --min-tracks {} tracks; a head needs at least 2",
+            set.tracks.len() - labelled.untagged,
+            set.tracks.len(),
+            labelled.labels.len(),
+            args.min_tracks
+        );
+    }
+    let (mut rows, mut ys) = (Vec::new(), Vec::new());
+    for (i, label) in labelled.assigned.iter().enumerate() {
+        if let Some(label) = label {
+            rows.push(set.embeddings[i * dim..(i + 1) * dim].to_vec());
+            ys.push(*label);
+        }
+    }
+    let fit_options = FitOptions {
+        l2: args.l2,
+        seed: args.seed,
+        ..FitOptions::default()
+    };
+    let (fitted, reports, accuracy) =
+        fit_with_holdout(&rows, &ys, &labelled.labels, args.held_out, &fit_options)
+            .map_err(one_line)?;
+    let config = HeadConfig {
+        format: HEAD_FORMAT_NAME.into(),
+        format_version: HEAD_FORMAT_VERSION,
+        musicrec_version: musicrec_train::model_dir::MUSICREC_VERSION.into(),
+        backbone: kind.name(),
+        backbone_id,
+        analysis: Analysis::default(),
+        embedding_dim: dim,
+        genres: labelled.labels.clone(),
+        feature_mean: fitted.mean.clone(),
+        feature_std: fitted.std.clone(),
+        training: HeadProvenance {
+            manifest: PathBuf::from(format!("genre tags of catalog {db} (model {model_id})")),
+            manifest_blake3: String::new(),
+            splits: vec!["tags".into()],
+            clips: rows.len(),
+            examples: rows.len(),
+            variants: vec![Variant::Original],
+            fit: fit_options,
+            cross_validation: Vec::new(),
+            cv_folds: None,
+            test: None,
+            labels: reports.clone(),
+            held_out_accuracy: Some(accuracy),
+            command_line: Some(command_line()),
+        },
+    };
+    write_head(&args.out, &config, &fitted).map_err(one_line)?;
+    outln!(
+        "{}: genre head on {} from the genre tags of {} of {} tracks ({} untagged, {} in genres with fewer than {} tracks: {})",
+        args.out.display(),
+        config.backbone,
+        rows.len(),
+        set.tracks.len(),
+        labelled.untagged,
+        labelled.rare.iter().map(|(_, n)| n).sum::<usize>(),
+        args.min_tracks,
+        if labelled.rare.is_empty() {
+            "none".to_string()
+        } else {
+            labelled
+                .rare
+                .iter()
+                .map(|(g, n)| format!("{g} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    )?;
+    outln!("held-out accuracy {accuracy:.3}")?;
+    outln!(
+        "{:<20} {:>6} {:>8} {:>9} {:>6}",
+        "genre",
+        "train",
+        "held out",
+        "precision",
+        "recall"
+    )?;
+    for r in &reports {
+        outln!(
+            "{:<20} {:>6} {:>8} {:>9.2} {:>6.2}",
+            r.label,
+            r.train,
+            r.held_out,
+            r.precision,
+            r.recall
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

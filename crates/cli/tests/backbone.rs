@@ -1,0 +1,301 @@
+//! Backbones and genre heads through the binary on real clips:
+//! - MusiCNN (`--model musicnn`, its 50 MSD tags standing in for genres): `scan`, `predict` (the
+//!   top tags), `recommend` and `model` (its card, with the ISC licence) on a few clips, in one
+//!   catalog with the built-in CNN's vectors, never mixed;
+//! - `train --backbone` trains a head on cached features (the cheap built-in CNN as the backbone:
+//!   the head pipeline is the same for MusiCNN), which `scan`, `predict` and `model` then use, and
+//!   a head whose backbone this binary lacks is one clear error.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use musicrec_testkit::data::shared_data;
+
+fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S], cache_home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_musicrec"))
+        .args(args)
+        .env("XDG_CACHE_HOME", cache_home)
+        .output()
+        .expect("run musicrec")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Copies of `clips` (paths under gtzan-mini) into `dir`.
+fn library(data: &Path, dir: &Path, clips: &[&str]) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    clips
+        .iter()
+        .map(|clip| {
+            let from = data.join("gtzan-mini").join(clip);
+            let to = dir.join(from.file_name().unwrap());
+            std::fs::copy(&from, &to).unwrap();
+            to.canonicalize().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let lib = tmp.path().join("lib");
+    let clips = library(
+        &data,
+        &lib,
+        &[
+            "classical/classical.00000.wav",
+            "metal/metal.00002.wav",
+            "hiphop/hiphop.00001.wav",
+        ],
+    );
+    let db = tmp.path().join("catalog.db");
+
+    let scan = ok(
+        musicrec(
+            &["scan", s(&lib), "--db", s(&db), "--model", "musicnn"],
+            home,
+        ),
+        "scan --model musicnn",
+    );
+    assert!(scan.contains("3 files: 3 added"), "{scan}");
+    assert!(scan.contains("model musicnn-msd-"), "{scan}");
+
+    // MSD_musicnn's top tag of jazz.00000 is jazz (TensorFlow: 0.64); of the classical clips it is
+    // "instrumental", so a jazz clip is what a genre check can rely on.
+    let jazz = data.join("gtzan-mini/jazz/jazz.00000.wav");
+    let predict = ok(
+        musicrec(
+            &[
+                "predict",
+                "--model",
+                "musicnn",
+                "--format",
+                "json",
+                s(&jazz),
+            ],
+            home,
+        ),
+        "predict --model musicnn",
+    );
+    let json: serde_json::Value = serde_json::from_str(&predict).unwrap();
+    // Without a head, MusiCNN's 50 tags are the genres.
+    assert_eq!(json[0]["probabilities"].as_object().unwrap().len(), 50);
+    assert_eq!(json[0]["top_genre"], "jazz", "{predict}");
+    // A 30 s clip: ten 3 s patches.
+    assert_eq!(json[0]["windows"], 10, "{predict}");
+    let tags: Vec<&str> = json[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[0].as_str().unwrap())
+        .collect();
+    assert_eq!(tags.len(), 5, "{predict}");
+    assert_eq!(tags[0], "jazz", "MusiCNN hears jazz: {tags:?}");
+    let table = ok(
+        musicrec(&["predict", "--model", "musicnn", s(&clips[1])], home),
+        "predict table",
+    );
+    assert!(table.contains("top tags"), "{table}");
+
+    let recommend = |extra: &[&str]| {
+        let mut args = vec![
+            "recommend",
+            "--db",
+            s(&db),
+            "--seed",
+            s(&clips[0]),
+            "-k",
+            "2",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        let out = ok(musicrec(&args, home), "recommend");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let musicnn = recommend(&[]);
+    assert_eq!(musicnn["recommendations"].as_array().unwrap().len(), 2);
+
+    // The built-in CNN (the default) into the same catalog: a second model, never mixed.
+    let cnn_scan = ok(
+        musicrec(&["scan", s(&lib), "--db", s(&db)], home),
+        "scan without --model",
+    );
+    assert!(
+        cnn_scan.contains("3 added") || cnn_scan.contains("3 updated"),
+        "{cnn_scan}"
+    );
+    assert!(cnn_scan.contains("model cnn-"), "{cnn_scan}");
+    let stats = ok(musicrec(&["stats", "--db", s(&db)], home), "stats");
+    assert!(
+        stats.contains("musicnn-msd-") && stats.contains("cnn-"),
+        "{stats}"
+    );
+    // Without --model the built-in CNN's embeddings are used, with no note about two models.
+    let again = musicrec(
+        &[
+            "recommend",
+            "--db",
+            s(&db),
+            "--seed",
+            s(&clips[0]),
+            "-k",
+            "2",
+        ],
+        home,
+    );
+    assert!(again.status.success());
+    assert!(
+        !text(&again.stderr).contains("holds 2 models"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        recommend(&["--model", "musicnn"])["recommendations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let card = ok(
+        musicrec(&["model", "--model", "musicnn"], home),
+        "model --model musicnn",
+    );
+    assert!(card.contains("model      musicnn-msd-"), "{card}");
+    assert!(
+        card.contains("ISC licence"),
+        "the MusiCNN licence line: {card}"
+    );
+    let cnn_card = ok(musicrec(&["model"], home), "model");
+    assert!(cnn_card.contains("arch       cnn"), "{cnn_card}");
+}
+
+#[test]
+fn a_head_trained_on_a_backbone_is_used_by_scan_and_predict_and_names_its_backbone() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let manifest = tmp.path().join("data.csv");
+    let mut csv = String::from("path,label,split\n");
+    for genre in ["classical", "metal", "hiphop"] {
+        for id in 0..4 {
+            csv.push_str(&format!(
+                "{},{genre},train\n",
+                data.join(format!("gtzan-mini/{genre}/{genre}.{id:05}.wav"))
+                    .display()
+            ));
+        }
+    }
+    std::fs::write(&manifest, csv).unwrap();
+    let head = tmp.path().join("head");
+    let cache = tmp.path().join("cache");
+    let train = [
+        "train",
+        "--backbone",
+        "cnn",
+        "--data",
+        s(&manifest),
+        "--out",
+        s(&head),
+        "--cache",
+        s(&cache),
+        "--cv",
+        "2",
+        "--augment",
+        "band:3000",
+    ];
+    let first = ok(musicrec(&train, home), "train --backbone cnn");
+    assert!(
+        first.contains("genre head on cnn (3 genres, 12 clips, 24 examples)"),
+        "{first}"
+    );
+    assert!(first.contains("24 computed, 0 cached"), "{first}");
+    assert!(
+        first.contains("cross-validation (2 folds): trained on original + band:3000"),
+        "{first}"
+    );
+    let second = ok(musicrec(&train, home), "train again");
+    assert!(
+        second.contains("0 computed, 24 cached"),
+        "a second run is instant: {second}"
+    );
+
+    let clip = data.join("gtzan-mini/metal/metal.00007.wav");
+    let predict = ok(
+        musicrec(
+            &["predict", "--model", s(&head), "--format", "json", s(&clip)],
+            home,
+        ),
+        "predict --model HEAD",
+    );
+    let json: serde_json::Value = serde_json::from_str(&predict).unwrap();
+    assert_eq!(json[0]["probabilities"].as_object().unwrap().len(), 3);
+    assert_eq!(json[0]["top_genre"], "metal", "{predict}");
+
+    let lib = tmp.path().join("lib");
+    library(
+        &data,
+        &lib,
+        &["metal/metal.00007.wav", "classical/classical.00008.wav"],
+    );
+    let db = tmp.path().join("catalog.db");
+    let scan = ok(
+        musicrec(
+            &["scan", s(&lib), "--db", s(&db), "--model", s(&head)],
+            home,
+        ),
+        "scan --model HEAD",
+    );
+    assert!(scan.contains("2 files: 2 added"), "{scan}");
+    let card = ok(
+        musicrec(&["model", "--model", s(&head)], home),
+        "model --model HEAD",
+    );
+    assert!(
+        card.contains("genres     classical, hiphop, metal"),
+        "{card}"
+    );
+    assert!(card.contains("Cross-validation (2 folds"), "{card}");
+
+    // A head whose backbone this musicrec does not have: one line naming it.
+    let config_path = head.join("config.json");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&config).unwrap();
+    value["backbone"] = "musicnn-xyz".into();
+    value["backbone_id"] = "musicnn-xyz-0123456789abcdef".into();
+    std::fs::write(&config_path, value.to_string()).unwrap();
+    let refused = musicrec(
+        &["scan", s(&lib), "--db", s(&db), "--model", s(&head)],
+        home,
+    );
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("trained on backbone musicnn-xyz") && err.contains("does not have"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
