@@ -499,7 +499,7 @@ fn errors_say_their_cause_once_and_hints_need_no_model() {
         "--out".as_ref(),
         file.join("x.wav").as_os_str(),
     ]);
-    nothing_done(&out, "Not a directory");
+    nothing_done(&out, "a-file: File exists (os error 17)");
     assert_eq!(
         stderr(&out).matches("os error").count(),
         1,

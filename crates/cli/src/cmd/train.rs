@@ -155,9 +155,11 @@ pub struct Args {
     split_seed: Option<u64>,
 }
 
-/// Band-limited copies the built-in head was trained with (see models/musicnn-genre/MODEL.md).
+/// Band-limited copies added to a head's training set by default: in 5-fold cross-validation on
+/// GTZAN-mini they cost 0.02 accuracy on full-band clips (0.88 vs 0.90) and gain 0.16 on 4 kHz copies
+/// (0.83 vs 0.67), the old MP3s and low-rate sources of real libraries.
 const DEFAULT_AUGMENT: &str = "band:4000";
-/// The head's L2 penalty (chosen by cross-validation on GTZAN-mini, see the head's card).
+/// The head's default L2 penalty (`--l2`).
 const HEAD_L2: f64 = 1e-3;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
