@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Scan throughput of the musicrec binary with its built-in model: a cold scan of a music folder
+# Scan throughput of the musicrec binary with a model (MODEL, env: the default MusiCNN unless set,
+# e.g. MODEL=cnn for the small built-in CNN): a cold scan of a music folder
 # into a fresh catalog, reported as tracks per minute and as audio seconds per wall-clock second
 # (x real time), from the durations the catalog stores. A second, incremental scan of the same
 # folder shows the cost of a rescan where nothing changed.
@@ -28,15 +29,16 @@ timed() { # prints wall seconds of "$@" (stdout of the command goes to stderr)
   python3 -c "print(f'{$end - $start:.2f}')"
 }
 
-cold=$(timed "$MUSICREC" scan "$music" --db "$db" --jobs "$jobs")
-warm=$(timed "$MUSICREC" scan "$music" --db "$db" --jobs "$jobs")
-python3 - "$db" "$cold" "$warm" "$jobs" "$music" <<'PY'
+model=${MODEL:-musicnn}
+cold=$(timed "$MUSICREC" scan "$music" --db "$db" --jobs "$jobs" --model "$model")
+warm=$(timed "$MUSICREC" scan "$music" --db "$db" --jobs "$jobs" --model "$model")
+python3 - "$db" "$cold" "$warm" "$jobs" "$music" "$model" <<'PY'
 import sqlite3, sys
 db, cold, warm, jobs, music = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 tracks, audio = sqlite3.connect(db).execute(
     "SELECT count(*), coalesce(sum(duration_secs), 0) FROM tracks WHERE duration_secs IS NOT NULL"
 ).fetchone()
-print(f"scan of {music} with --jobs {jobs}: {tracks} tracks, {audio / 60:.1f} min of audio")
+print(f"scan of {music} with --model {sys.argv[6]} --jobs {jobs}: {tracks} tracks, {audio / 60:.1f} min of audio")
 print(f"cold scan  {cold:7.2f} s  {tracks / cold * 60:7.1f} tracks/min  {audio / cold:6.1f}x real time")
 print(f"rescan     {warm:7.2f} s  (nothing changed)")
 PY

@@ -1,10 +1,12 @@
 //! The models that ship inside the `musicrec` binary, so that `scan`, `recommend`, `predict`,
 //! `quickstart` and `eval-recs` work without `--model`:
-//! - the CNN (`models/default/`: a CNN that `musicrec train` made from GTZAN-mini), also named
-//!   `--model cnn`;
-//! - the MusiCNN backbone (`MSD_musicnn`, `models/musicnn-msd/`, compiled into the model crate;
-//!   ISC licence), `--model musicnn`: its 50 MSD tag probabilities stand in for genres, or a genre
-//!   head from `musicrec train --backbone musicnn` gives them (`--model HEAD_DIR`).
+//! - the default: the MusiCNN backbone (`MSD_musicnn`, `models/musicnn-msd/`, compiled into the
+//!   model crate; ISC licence) with the built-in genre head (`models/musicnn-genre/`: logistic
+//!   regression on MusiCNN's embedding, trained by `musicrec train --backbone musicnn` on
+//!   GTZAN-mini's train and validation clips), `--model musicnn`; `--model musicnn-tags` takes
+//!   MusiCNN's 50 MSD tag probabilities as the genres instead, `--model HEAD_DIR` another head;
+//! - the small CNN of earlier versions (`models/default/`: a CNN that `musicrec train` made from
+//!   GTZAN-mini), `--model cnn`.
 //!
 //! The files are compiled in with `include_bytes!` and loaded from memory: nothing is unpacked
 //! to disk, and a model's id is the same hash a copy of its directory on disk gets, so a catalog
@@ -27,7 +29,17 @@ pub const MODEL_CARD: &str = include_str!("../../../models/default/MODEL.md");
 /// split unseen), so `eval-recs` can tell whether an evaluation set overlaps what it saw.
 pub const TRAINING_MANIFEST: &[u8] = include_bytes!("../../../models/default/data.csv");
 /// How messages name the built-in CNN.
-pub const NAME: &str = "built-in default model";
+pub const NAME: &str = "built-in CNN";
+
+/// `config.json` of the built-in genre head on MusiCNN.
+pub const GENRE_HEAD_CONFIG: &[u8] = include_bytes!("../../../models/musicnn-genre/config.json");
+/// `weights.safetensors` of the built-in genre head.
+pub const GENRE_HEAD_WEIGHTS: &[u8] =
+    include_bytes!("../../../models/musicnn-genre/weights.safetensors");
+/// The built-in genre head's card: its data, command and cross-validated accuracy.
+pub const GENRE_HEAD_CARD: &str = include_str!("../../../models/musicnn-genre/MODEL.md");
+/// How messages name the built-in genre head.
+pub const GENRE_HEAD_NAME: &str = "the built-in genre head";
 
 /// MusiCNN's card: what the network is, where its weights come from, and their ISC licence.
 pub const MUSICNN_CARD: &str = include_str!("../../../models/musicnn-msd/MODEL.md");

@@ -32,40 +32,89 @@ use crate::default_model::BackboneKind;
 /// What `--model` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelChoice {
-    /// A backbone: MusiCNN with its 50 tag probabilities as the "genres" (`head: None`), or a
-    /// genre head directory (`musicrec train --backbone`), which names its backbone.
-    Backbone { head: Option<PathBuf> },
-    /// The built-in CNN (`models/default/`), the default.
+    /// A backbone (MusiCNN, or the one a head directory names) and where its genre probabilities
+    /// come from. The default: MusiCNN with the built-in genre head.
+    Backbone { head: HeadSource },
+    /// The built-in CNN (`models/default/`), the default before MusiCNN.
     BuiltInCnn,
     /// A CNN/CRNN model directory written by `musicrec train --arch`.
     ModelDir(PathBuf),
 }
 
 /// Names `--model` takes besides a directory.
-pub const MODEL_NAMES: &str = "`cnn` (the default: the built-in CNN), `musicnn` (MusiCNN, its \
-    50 tags standing in for genres), or a directory from `musicrec train` (a CNN/CRNN, or a genre \
-    head from `train --backbone`)";
+pub const MODEL_NAMES: &str = "`musicnn` (the default: MusiCNN with the built-in genre head), \
+    `musicnn-tags` (MusiCNN, its 50 tags standing in for genres), `cnn` (the built-in CNN of \
+    earlier versions), or a directory from `musicrec train` (a CNN/CRNN, or a genre head from \
+    `train --backbone`)";
+
+/// Where a backbone's genre probabilities come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeadSource {
+    /// The genre head built into the binary (`models/musicnn-genre/`).
+    BuiltIn,
+    /// None: the backbone's own tags stand in for genres.
+    Tags,
+    /// A head directory written by `musicrec train --backbone`.
+    Dir(PathBuf),
+}
+
+impl HeadSource {
+    /// The head's config.json and weights bytes (for [`HeadSource::Tags`], what stands for them
+    /// in the model id).
+    fn bytes(&self) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+        use crate::default_model::{GENRE_HEAD_CONFIG, GENRE_HEAD_WEIGHTS};
+        match self {
+            Self::BuiltIn => Ok((GENRE_HEAD_CONFIG.to_vec(), GENRE_HEAD_WEIGHTS.to_vec())),
+            Self::Tags => Ok((TAGS_AS_GENRES.to_vec(), Vec::new())),
+            Self::Dir(dir) => head_bytes(dir),
+        }
+    }
+
+    /// How messages and the `model` command name the head.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::BuiltIn => crate::default_model::GENRE_HEAD_NAME.to_string(),
+            Self::Tags => "its tags as genres".to_string(),
+            Self::Dir(dir) => format!("the genre head in {}", dir.display()),
+        }
+    }
+
+    /// The name a head's errors carry.
+    fn name(&self) -> PathBuf {
+        match self {
+            Self::Dir(dir) => dir.clone(),
+            _ => PathBuf::from(crate::default_model::GENRE_HEAD_NAME),
+        }
+    }
+}
 
 impl ModelChoice {
-    /// `--model` as given: `None` or `cnn` is the built-in CNN, `musicnn` the MusiCNN backbone
-    /// with its tags as genres; anything else must be a directory: a genre head (its config.json
-    /// says `"format": "musicrec-head"`) or a CNN/CRNN model directory. An existing directory
-    /// wins over a name.
+    /// `--model` as given: `None` or `musicnn` is MusiCNN with the built-in genre head,
+    /// `musicnn-tags` MusiCNN with its tags as genres, `cnn` the built-in CNN; anything else must
+    /// be a directory: a genre head (its config.json says `"format": "musicrec-head"`) or a
+    /// CNN/CRNN model directory. An existing directory wins over a name.
     pub fn parse(arg: Option<&Path>) -> anyhow::Result<Self> {
         let Some(arg) = arg else {
-            return Ok(Self::BuiltInCnn);
+            return Ok(Self::Backbone {
+                head: HeadSource::BuiltIn,
+            });
         };
         if arg.is_dir() {
             return Ok(if HeadConfig::is_head_dir(arg) {
                 Self::Backbone {
-                    head: Some(arg.to_path_buf()),
+                    head: HeadSource::Dir(arg.to_path_buf()),
                 }
             } else {
                 Self::ModelDir(arg.to_path_buf())
             });
         }
         match arg.to_str() {
-            Some("musicnn") => Ok(Self::Backbone { head: None }),
+            Some("musicnn") => Ok(Self::Backbone {
+                head: HeadSource::BuiltIn,
+            }),
+            Some("musicnn-tags") => Ok(Self::Backbone {
+                head: HeadSource::Tags,
+            }),
             Some("cnn") => Ok(Self::BuiltInCnn),
             _ => bail!(
                 "--model {}: no such directory; --model takes {MODEL_NAMES}",
@@ -83,7 +132,9 @@ impl ModelChoice {
                 let config = musicrec_train::ModelDirConfig::read(dir)?;
                 model_id_of(dir, &config.arch).map_err(one_line)
             }
-            Self::Backbone { head: None } => {
+            Self::Backbone {
+                head: HeadSource::Tags,
+            } => {
                 let kind = BackboneKind::MusicnnMsd;
                 Ok(backbone_model_id(
                     &kind.name(),
@@ -92,14 +143,15 @@ impl ModelChoice {
                     &[],
                 ))
             }
-            Self::Backbone { head: Some(dir) } => {
-                let (config, weights) = head_bytes(dir)?;
+            Self::Backbone { head } => {
+                let (config, weights) = head.bytes()?;
+                let name = head.name();
                 let head_config = HeadConfig::parse(
                     std::str::from_utf8(&config).context("head config.json is not UTF-8")?,
-                    dir,
+                    &name,
                 )
                 .map_err(one_line)?;
-                let kind = BackboneKind::for_head(&head_config, dir)?;
+                let kind = BackboneKind::for_head(&head_config, &name)?;
                 Ok(backbone_model_id(
                     &kind.name(),
                     &kind.id()?,
@@ -218,7 +270,7 @@ impl ModelEmbedder {
         )
     }
 
-    /// The default embedder (the built-in CNN).
+    /// The default embedder (MusiCNN with the built-in genre head).
     pub fn built_in() -> anyhow::Result<Self> {
         Self::from_arg(None, Analysis::default())
     }
@@ -226,22 +278,19 @@ impl ModelEmbedder {
     /// What `--model` names (see [`ModelChoice::parse`]); `analysis` applies to backbones.
     pub fn from_arg(model: Option<&Path>, analysis: Analysis) -> anyhow::Result<Self> {
         match ModelChoice::parse(model)? {
-            ModelChoice::Backbone { head } => Self::backbone(head.as_deref(), analysis),
+            ModelChoice::Backbone { head } => Self::backbone(&head, analysis),
             ModelChoice::BuiltInCnn => Self::built_in_cnn(),
             ModelChoice::ModelDir(dir) => Self::load(&dir),
         }
     }
 
-    /// MusiCNN with the head in `head` (none: its tags are the genres); a head names its
-    /// backbone, which must be built into this binary.
-    pub fn backbone(head: Option<&Path>, analysis: Analysis) -> anyhow::Result<Self> {
-        let head_dir = head.map(Path::to_path_buf);
-        let load = move || load_backbone_and_head(head_dir.as_deref());
+    /// A backbone with the genre head `head`; a head names its backbone, which must be built
+    /// into this binary.
+    pub fn backbone(head: &HeadSource, analysis: Analysis) -> anyhow::Result<Self> {
+        let source = head.clone();
+        let load = move || load_backbone_and_head(&source);
         let first = load()?;
-        let (config, weights) = match head {
-            Some(dir) => head_bytes(dir)?,
-            None => (TAGS_AS_GENRES.to_vec(), Vec::new()),
-        };
+        let (config, weights) = head.bytes()?;
         let backbone = &first.backbone;
         let model_id = backbone_model_id(backbone.name(), backbone.id(), &config, &weights);
         let info = ModelInfo {
@@ -250,19 +299,12 @@ impl ModelEmbedder {
             config: serde_json::json!({
                 "backbone": backbone.name(),
                 "backbone_id": backbone.id(),
-                "head": head.map_or("none: the backbone's tags are the genres".to_string(), |d| d.display().to_string()),
+                "head": head.describe(),
                 "tags": backbone.tag_names(),
             }),
         };
         let sample_rate = backbone.sample_rate();
-        let description = match head {
-            Some(dir) => format!(
-                "{} with the genre head in {}",
-                backbone.name(),
-                dir.display()
-            ),
-            None => format!("built-in {} (its tags as genres)", backbone.name()),
-        };
+        let description = format!("{} + {}", backbone.name(), head.describe());
         Ok(Self {
             models: Models::Backbone(Pool::new(first, load)),
             model_id,
@@ -313,18 +355,19 @@ fn head_bytes(dir: &Path) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     Ok((read(HEAD_CONFIG_FILE)?, read(HEAD_WEIGHTS_FILE)?))
 }
 
-/// The head in `dir` and the built-in backbone it was trained on; MusiCNN without a head when
-/// `dir` is `None`.
-pub fn load_backbone_and_head(dir: Option<&Path>) -> anyhow::Result<BackboneAndHead> {
-    let Some(dir) = dir else {
+/// The head `source` and the built-in backbone it was trained on; MusiCNN without a head for
+/// [`HeadSource::Tags`].
+pub fn load_backbone_and_head(source: &HeadSource) -> anyhow::Result<BackboneAndHead> {
+    if *source == HeadSource::Tags {
         return Ok(BackboneAndHead {
             backbone: BackboneKind::MusicnnMsd.load()?,
             head: None,
         });
-    };
-    let (config, weights) = head_bytes(dir)?;
-    let head = Head::from_bytes(dir, &config, &weights).map_err(one_line)?;
-    let backbone = BackboneKind::for_head(head.config(), dir)?.load()?;
+    }
+    let (config, weights) = source.bytes()?;
+    let name = source.name();
+    let head = Head::from_bytes(&name, &config, &weights).map_err(one_line)?;
+    let backbone = BackboneKind::for_head(head.config(), &name)?.load()?;
     head.check_backbone(backbone.as_ref()).map_err(one_line)?;
     Ok(BackboneAndHead {
         backbone,
@@ -403,15 +446,24 @@ impl TrackEmbedder for ModelEmbedder {
 
 #[cfg(test)]
 mod tests {
-    use super::ModelChoice;
+    use super::{HeadSource, ModelChoice};
     use std::path::Path;
 
     #[test]
     fn model_names_and_directories_resolve() {
-        assert_eq!(ModelChoice::parse(None).unwrap(), ModelChoice::BuiltInCnn);
+        let default = ModelChoice::Backbone {
+            head: HeadSource::BuiltIn,
+        };
+        assert_eq!(ModelChoice::parse(None).unwrap(), default);
         assert_eq!(
             ModelChoice::parse(Some(Path::new("musicnn"))).unwrap(),
-            ModelChoice::Backbone { head: None }
+            default
+        );
+        assert_eq!(
+            ModelChoice::parse(Some(Path::new("musicnn-tags"))).unwrap(),
+            ModelChoice::Backbone {
+                head: HeadSource::Tags
+            }
         );
         assert_eq!(
             ModelChoice::parse(Some(Path::new("cnn"))).unwrap(),

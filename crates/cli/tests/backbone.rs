@@ -1,40 +1,26 @@
 //! Backbones and genre heads through the binary on real clips:
-//! - MusiCNN (`--model musicnn`, its 50 MSD tags standing in for genres): `scan`, `predict` (the
-//!   top tags), `recommend` and `model` (its card, with the ISC licence) on a few clips, in one
-//!   catalog with the built-in CNN's vectors, never mixed;
+//! - MusiCNN with the built-in genre head (the default model) and with its 50 MSD tags standing
+//!   in for genres (`--model musicnn-tags`): `scan`, `predict` (genres and the top tags),
+//!   `recommend` and `model` (its card, with the ISC licence, and the head's card) on a few
+//!   clips, in one catalog with the built-in CNN's vectors, never mixed;
 //! - `train --backbone` trains a head on cached features (the cheap built-in CNN as the backbone:
 //!   the head pipeline is the same for MusiCNN), which `scan`, `predict` and `model` then use, and
 //!   a head whose backbone this binary lacks is one clear error.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use musicrec_testkit::data::shared_data;
 
+mod common;
+use common::{command, ok_stdout, s, text};
+
 fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S], cache_home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_musicrec"))
+    command()
         .args(args)
         .env("XDG_CACHE_HOME", cache_home)
         .output()
         .expect("run musicrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// Copies of `clips` (paths under gtzan-mini) into `dir`.
@@ -70,51 +56,61 @@ fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
     );
     let db = tmp.path().join("catalog.db");
 
-    let scan = ok(
+    // The default model: MusiCNN with the built-in genre head.
+    let scan = ok_stdout(
+        musicrec(&["scan", s(&lib), "--db", s(&db)], home),
+        "scan without --model",
+    );
+    assert!(scan.contains("3 files: 3 added"), "{scan}");
+    assert!(scan.contains("model musicnn-msd-"), "{scan}");
+    let named = ok_stdout(
         musicrec(
             &["scan", s(&lib), "--db", s(&db), "--model", "musicnn"],
             home,
         ),
         "scan --model musicnn",
     );
-    assert!(scan.contains("3 files: 3 added"), "{scan}");
-    assert!(scan.contains("model musicnn-msd-"), "{scan}");
+    assert!(
+        named.contains("3 unchanged"),
+        "`musicnn` is the default: {named}"
+    );
 
     // MSD_musicnn's top tag of jazz.00000 is jazz (TensorFlow: 0.64); of the classical clips it is
     // "instrumental", so a jazz clip is what a genre check can rely on.
     let jazz = data.join("gtzan-mini/jazz/jazz.00000.wav");
-    let predict = ok(
-        musicrec(
-            &[
-                "predict",
-                "--model",
-                "musicnn",
-                "--format",
-                "json",
-                s(&jazz),
-            ],
-            home,
-        ),
-        "predict --model musicnn",
+    let predict = |model: Option<&str>| {
+        let mut args = vec!["predict", "--format", "json", s(&jazz)];
+        if let Some(model) = model {
+            args.extend(["--model", model]);
+        }
+        let out = ok_stdout(musicrec(&args, home), "predict");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    // With `musicnn-tags`, MusiCNN's 50 tags are the genres.
+    let tags_as_genres = predict(Some("musicnn-tags"));
+    assert_eq!(
+        tags_as_genres[0]["probabilities"]
+            .as_object()
+            .unwrap()
+            .len(),
+        50
     );
-    let json: serde_json::Value = serde_json::from_str(&predict).unwrap();
-    // Without a head, MusiCNN's 50 tags are the genres.
-    assert_eq!(json[0]["probabilities"].as_object().unwrap().len(), 50);
-    assert_eq!(json[0]["top_genre"], "jazz", "{predict}");
+    assert_eq!(tags_as_genres[0]["top_genre"], "jazz", "{tags_as_genres}");
+    // By default the built-in head gives GTZAN's ten genres, and the top tags come beside them.
+    let json = predict(None);
+    assert_eq!(json[0]["probabilities"].as_object().unwrap().len(), 10);
+    assert_eq!(json[0]["top_genre"], "jazz", "{json}");
     // A 30 s clip: ten 3 s patches.
-    assert_eq!(json[0]["windows"], 10, "{predict}");
+    assert_eq!(json[0]["windows"], 10, "{json}");
     let tags: Vec<&str> = json[0]["tags"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t[0].as_str().unwrap())
         .collect();
-    assert_eq!(tags.len(), 5, "{predict}");
+    assert_eq!(tags.len(), 5, "{json}");
     assert_eq!(tags[0], "jazz", "MusiCNN hears jazz: {tags:?}");
-    let table = ok(
-        musicrec(&["predict", "--model", "musicnn", s(&clips[1])], home),
-        "predict table",
-    );
+    let table = ok_stdout(musicrec(&["predict", s(&clips[1])], home), "predict table");
     assert!(table.contains("top tags"), "{table}");
 
     let recommend = |extra: &[&str]| {
@@ -130,28 +126,28 @@ fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
             "json",
         ];
         args.extend(extra);
-        let out = ok(musicrec(&args, home), "recommend");
+        let out = ok_stdout(musicrec(&args, home), "recommend");
         serde_json::from_str::<serde_json::Value>(&out).unwrap()
     };
     let musicnn = recommend(&[]);
     assert_eq!(musicnn["recommendations"].as_array().unwrap().len(), 2);
 
-    // The built-in CNN (the default) into the same catalog: a second model, never mixed.
-    let cnn_scan = ok(
-        musicrec(&["scan", s(&lib), "--db", s(&db)], home),
-        "scan without --model",
+    // The built-in CNN into the same catalog: a second model, never mixed.
+    let cnn_scan = ok_stdout(
+        musicrec(&["scan", s(&lib), "--db", s(&db), "--model", "cnn"], home),
+        "scan --model cnn",
     );
     assert!(
         cnn_scan.contains("3 added") || cnn_scan.contains("3 updated"),
         "{cnn_scan}"
     );
     assert!(cnn_scan.contains("model cnn-"), "{cnn_scan}");
-    let stats = ok(musicrec(&["stats", "--db", s(&db)], home), "stats");
+    let stats = ok_stdout(musicrec(&["stats", "--db", s(&db)], home), "stats");
     assert!(
         stats.contains("musicnn-msd-") && stats.contains("cnn-"),
         "{stats}"
     );
-    // Without --model the built-in CNN's embeddings are used, with no note about two models.
+    // Without --model the default model's embeddings are used, with no note about two models.
     let again = musicrec(
         &[
             "recommend",
@@ -171,23 +167,47 @@ fn musicnn_scans_predicts_and_recommends_beside_the_built_in_cnn() {
         text(&again.stderr)
     );
     assert_eq!(
-        recommend(&["--model", "musicnn"])["recommendations"]
+        recommend(&["--model", "cnn"])["recommendations"]
             .as_array()
             .unwrap()
             .len(),
         2
     );
-
-    let card = ok(
-        musicrec(&["model", "--model", "musicnn"], home),
-        "model --model musicnn",
+    // A model the catalog never saw is refused, naming the ones it holds.
+    let never = musicrec(
+        &[
+            "recommend",
+            "--db",
+            s(&db),
+            "--seed",
+            s(&clips[0]),
+            "--model",
+            "musicnn-tags",
+        ],
+        home,
     );
+    assert!(!never.status.success());
+    assert!(
+        text(&never.stderr).contains("was never used to scan this catalog"),
+        "{}",
+        text(&never.stderr)
+    );
+
+    let card = ok_stdout(musicrec(&["model"], home), "model");
     assert!(card.contains("model      musicnn-msd-"), "{card}");
     assert!(
         card.contains("ISC licence"),
         "the MusiCNN licence line: {card}"
     );
-    let cnn_card = ok(musicrec(&["model"], home), "model");
+    assert!(
+        card.contains("genres     blues, classical, country"),
+        "the head's genres: {card}"
+    );
+    assert!(
+        card.contains("# Genre head on musicnn-msd") && card.contains("Cross-validation"),
+        "the head's card: {card}"
+    );
+    let cnn_card = ok_stdout(musicrec(&["model", "--model", "cnn"], home), "model cnn");
     assert!(cnn_card.contains("arch       cnn"), "{cnn_card}");
 }
 
@@ -227,7 +247,7 @@ fn a_head_trained_on_a_backbone_is_used_by_scan_and_predict_and_names_its_backbo
         "--augment",
         "band:3000",
     ];
-    let first = ok(musicrec(&train, home), "train --backbone cnn");
+    let first = ok_stdout(musicrec(&train, home), "train --backbone cnn");
     assert!(
         first.contains("genre head on cnn (3 genres, 12 clips, 24 examples)"),
         "{first}"
@@ -237,14 +257,14 @@ fn a_head_trained_on_a_backbone_is_used_by_scan_and_predict_and_names_its_backbo
         first.contains("cross-validation (2 folds): trained on original + band:3000"),
         "{first}"
     );
-    let second = ok(musicrec(&train, home), "train again");
+    let second = ok_stdout(musicrec(&train, home), "train again");
     assert!(
         second.contains("0 computed, 24 cached"),
         "a second run is instant: {second}"
     );
 
     let clip = data.join("gtzan-mini/metal/metal.00007.wav");
-    let predict = ok(
+    let predict = ok_stdout(
         musicrec(
             &["predict", "--model", s(&head), "--format", "json", s(&clip)],
             home,
@@ -262,7 +282,7 @@ fn a_head_trained_on_a_backbone_is_used_by_scan_and_predict_and_names_its_backbo
         &["metal/metal.00007.wav", "classical/classical.00008.wav"],
     );
     let db = tmp.path().join("catalog.db");
-    let scan = ok(
+    let scan = ok_stdout(
         musicrec(
             &["scan", s(&lib), "--db", s(&db), "--model", s(&head)],
             home,
@@ -270,7 +290,7 @@ fn a_head_trained_on_a_backbone_is_used_by_scan_and_predict_and_names_its_backbo
         "scan --model HEAD",
     );
     assert!(scan.contains("2 files: 2 added"), "{scan}");
-    let card = ok(
+    let card = ok_stdout(
         musicrec(&["model", "--model", s(&head)], home),
         "model --model HEAD",
     );

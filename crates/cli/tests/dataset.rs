@@ -2,29 +2,14 @@
 //! missing mp3, clear one-line errors on bad input, and `prepare` killed part way then resumed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use musicrec_datasets::{Manifest, Split};
 use musicrec_testkit::data::shared_data;
 
-const BIN: &str = env!("CARGO_BIN_EXE_musicrec");
-
-fn musicrec(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run musicrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{BIN, musicrec, s, text};
 
 /// Every file under `dir` (relative path, bytes), sorted.
 fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -4,42 +4,16 @@
 //! that cannot be compared and for test tracks the models were trained on.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use musicrec_eval::predictions::PredictionTable;
 use musicrec_testkit::data::shared_data;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_musicrec");
+mod common;
+use common::{musicrec, ok, one_line_error, s, text};
+
 const GENRES: [&str; 2] = ["classical", "metal"];
-
-fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run musicrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(output: Output, what: &str) -> Output {
-    assert!(
-        output.status.success(),
-        "{what} failed: {}\nstdout: {}\nstderr: {}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    output
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// Two genres x 10 clips split 4/2/4, its cache, and a CNN and a CRNN trained on it.
 struct Fixture {
@@ -356,19 +330,6 @@ fn two_models_compared_clean_and_with_noise_and_every_number_recomputes() {
     }
 }
 
-/// A failure whose message is one `error: ...` line containing `needle`.
-fn one_line_error(output: &Output, needle: &str) {
-    assert!(
-        !output.status.success(),
-        "succeeded: {}",
-        text(&output.stdout)
-    );
-    let stderr = text(&output.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    assert!(errors[0].contains(needle), "'{needle}' not in: {stderr}");
-}
-
 #[test]
 fn models_with_other_genres_and_manifests_without_tests_are_refused() {
     let Some(f) = fixture() else { return };
@@ -396,7 +357,7 @@ fn models_with_other_genres_and_manifests_without_tests_are_refused() {
             "--out",
             s(&out),
         ]),
-        "models predict different genres",
+        &["models predict different genres"],
     );
     let no_test = f.dir.path().join("no-test.csv");
     let text_manifest = std::fs::read_to_string(&f.manifest).unwrap();
@@ -411,7 +372,7 @@ fn models_with_other_genres_and_manifests_without_tests_are_refused() {
             "--out",
             s(&out),
         ]),
-        "has no test tracks",
+        &["has no test tracks"],
     );
     one_line_error(
         &musicrec(&[
@@ -425,7 +386,7 @@ fn models_with_other_genres_and_manifests_without_tests_are_refused() {
             "--codec",
             "wma:64k",
         ]),
-        "FORMAT:BITRATE",
+        &["FORMAT:BITRATE"],
     );
 }
 

@@ -4,9 +4,12 @@
 //! tracks it trained on is refused.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use musicrec_testkit::data::shared_data;
+
+mod common;
+use common::{command, ok_stdout, text};
 
 const GENRES: [&str; 3] = ["classical", "metal", "reggae"];
 
@@ -14,25 +17,11 @@ fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     // The backbone feature cache goes to a folder of the test run, not the user's cache.
     let cache =
         std::env::temp_dir().join(format!("musicrec-eval-recs-test-{}", std::process::id()));
-    Command::new(env!("CARGO_BIN_EXE_musicrec"))
+    command()
         .args(args)
         .env("XDG_CACHE_HOME", cache)
         .output()
         .expect("run musicrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed\nstdout: {}\nstderr: {}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 /// `path,label,split` over clips 0..10 of each genre, split by `split_of(id)`.
@@ -65,7 +54,7 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
     });
     let cache = dir.path().join("cache");
     let model = dir.path().join("model");
-    ok(
+    ok_stdout(
         musicrec(&[
             "dataset".as_ref(),
             "prepare".as_ref(),
@@ -75,7 +64,7 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
         ]),
         "dataset prepare",
     );
-    ok(
+    ok_stdout(
         musicrec(&[
             "train".as_ref(),
             "--data".as_ref(),
@@ -93,7 +82,7 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
     );
 
     let out = dir.path().join("eval");
-    let stdout = ok(
+    let stdout = ok_stdout(
         musicrec(&[
             "eval-recs".as_ref(),
             "--data".as_ref(),
@@ -192,7 +181,7 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
         "{}",
         text(&refused.stderr)
     );
-    let marked = ok(
+    let marked = ok_stdout(
         musicrec(&[
             "eval-recs".as_ref(),
             "--data".as_ref(),
@@ -234,7 +223,7 @@ fn eval_recs_on_interactions_names_its_data_and_content_beats_random() {
         }
     }
     let db = dir.path().join("lib.db");
-    ok(
+    ok_stdout(
         musicrec(&[
             "scan".as_ref(),
             lib.as_os_str(),
@@ -269,7 +258,7 @@ fn eval_recs_on_interactions_names_its_data_and_content_beats_random() {
     let log_path = dir.path().join("log.csv");
     std::fs::write(&log_path, log).unwrap();
     let out = dir.path().join("report");
-    let stdout = ok(
+    let stdout = ok_stdout(
         musicrec(&[
             "eval-recs".as_ref(),
             "--interactions".as_ref(),
@@ -315,7 +304,7 @@ fn eval_recs_on_interactions_names_its_data_and_content_beats_random() {
         assert!((0.0..=1.0).contains(&recall(m)), "{m}: {stdout}");
     }
 
-    let simulated = ok(
+    let simulated = ok_stdout(
         musicrec(&[
             "eval-recs".as_ref(),
             "--interactions".as_ref(),

@@ -8,53 +8,27 @@
 //! broken file. It is scanned once per test binary with the built-in model (whichever it is).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::OnceLock;
 
 use musicrec_testkit::data::shared_data;
 
-fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_musicrec"))
-        .args(args)
-        .env_remove("COLUMNS")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run musicrec")
-}
+mod common;
+use common::{command, musicrec, ok, stderr, stdout};
 
 /// Runs musicrec with its stdout a pipe whose reader is already gone, as in `musicrec ... | true`
 /// (every write fails with EPIPE, deterministically).
 fn musicrec_into_closed_pipe<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    Command::new(env!("CARGO_BIN_EXE_musicrec"))
+    command()
         .args(args)
-        .env_remove("RUST_LOG")
         .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()
         .expect("run musicrec")
         .wait_with_output()
         .expect("wait for musicrec")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?})\nstdout: {}\nstderr: {}",
-        out.status,
-        stdout(&out),
-        stderr(&out)
-    );
-    out
 }
 
 /// Asserts exit status 2 ("nothing could be done") and a message containing `needle`.
@@ -415,7 +389,7 @@ fn recommend_table_shows_ids_and_fits_the_terminal_width() {
     }
 
     // In a narrow terminal (COLUMNS): every line fits, long paths lose their start.
-    let narrow = Command::new(env!("CARGO_BIN_EXE_musicrec"))
+    let narrow = command()
         .args([
             "recommend",
             "--db",

@@ -3,37 +3,15 @@
 //! on three GTZAN-mini genres, one scan, then the flows and their one-line errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use musicrec_testkit::data::shared_data;
 
+mod common;
+use common::{musicrec, ok, stderr, stdout};
+
 const GENRES: [&str; 3] = ["classical", "metal", "reggae"];
-
-fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_musicrec"))
-        .args(args)
-        .output()
-        .expect("run musicrec")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed\nstdout: {}\nstderr: {}",
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
 
 struct Library {
     _dir: tempfile::TempDir,

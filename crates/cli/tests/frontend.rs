@@ -3,17 +3,12 @@
 //! are one line, and what the CLI writes equals what the library computes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use musicrec_features::{MelConfig, MelExtractor, read_npy};
 use musicrec_testkit::data::shared_data_with;
 
-fn musicrec(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_musicrec"))
-        .args(args)
-        .output()
-        .expect("run musicrec")
-}
+mod common;
+use common::{musicrec, stderr};
 
 fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
     s.as_ref()
@@ -42,10 +37,6 @@ fn audio_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The lines of `stderr` that musicrec itself wrote, without log records that dependencies (symphonia)

@@ -4,27 +4,13 @@
 //! self-contained HTML page with the table and inline plots; changed settings are refused.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use musicrec_testkit::data::shared_data;
 
-const BIN: &str = env!("CARGO_BIN_EXE_musicrec");
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(output: Output, what: &str) -> Output {
-    assert!(
-        output.status.success(),
-        "{what} failed: {}\nstdout: {}\nstderr: {}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    output
-}
+mod common;
+use common::{BIN, ok, text};
 
 /// The CI-sized settings: three genres, split 4:2:4, two epochs of eighth-width models on
 /// 128-frame windows.

@@ -24,30 +24,11 @@ use musicrec_testkit::data::{GTZAN_GENRES, copy_clips, gtzan_mini};
 use musicrec_testkit::pg::PgServer;
 use musicrec_testkit::synthetic::{MODEL, model_info, track};
 
+mod common;
+use common::{musicrec, ok_stdout, text};
+
 /// Clips per GTZAN genre in the scanned folder (10 genres).
 const PER_GENRE: usize = 2;
-
-fn musicrec<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_musicrec"))
-        .args(args)
-        .output()
-        .expect("run musicrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({})\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// One `scan --worker` process (one embedding thread, so that it is caught holding claims).
 fn spawn_worker(library: &Path, url: &str) -> Child {
@@ -118,7 +99,7 @@ fn recommendations(db: &str, seeds: &[PathBuf], method: &str) -> Vec<(String, f6
         args.push("--seed".into());
         args.push(seed.into());
     }
-    let out = ok(
+    let out = ok_stdout(
         musicrec(&args),
         &format!("recommend --method {method} --db {db}"),
     );
@@ -216,7 +197,7 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
     let scanned = started.elapsed();
     let mut survivor_embedded = 0;
     for out in &survivor_outputs {
-        let stdout = ok(out.clone(), "a surviving worker");
+        let stdout = ok_stdout(out.clone(), "a surviving worker");
         assert!(stdout.contains("queue empty"), "{stdout}");
         assert_eq!(reported(&stdout, "failed"), 0, "{stdout}");
         survivor_embedded += reported(&stdout, "embedded");
@@ -306,19 +287,19 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
     drop(store);
 
     // `stats` and `scan --failed` on the PostgreSQL catalog.
-    let stats = ok(musicrec(&["stats", "--db", &url, "--json"]), "stats");
+    let stats = ok_stdout(musicrec(&["stats", "--db", &url, "--json"]), "stats");
     let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
     assert_eq!(stats["tracks"], clips.len());
     assert_eq!(stats["failures"], 0);
     assert_eq!(stats["models"].as_array().unwrap().len(), 1);
     assert_eq!(stats["models"][0]["embedded_tracks"], clips.len());
-    let failed = ok(
+    let failed = ok_stdout(
         musicrec(&["scan", "--failed", "--db", &url]),
         "scan --failed",
     );
     assert_eq!(failed.trim(), "no recorded failures");
     // A worker started on a finished queue finds nothing to do.
-    let again = ok(
+    let again = ok_stdout(
         spawn_worker(&library, &url).wait_with_output().unwrap(),
         "a worker on a finished queue",
     );
@@ -334,7 +315,7 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
     // The same folder and model into SQLite: the same recommendations.
     let sqlite = work.path().join("catalog.db");
     let sqlite = sqlite.to_str().unwrap();
-    let scan = ok(
+    let scan = ok_stdout(
         musicrec(&[
             "scan".as_ref(),
             library.as_os_str(),
@@ -367,7 +348,7 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
     }
 
     // Listening experiments are stored in PostgreSQL too.
-    ok(
+    ok_stdout(
         musicrec(&[
             "experiment",
             "new",
@@ -384,7 +365,7 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
         ]),
         "experiment new",
     );
-    ok(
+    ok_stdout(
         musicrec(&[
             "experiment",
             "simulate",
@@ -399,7 +380,7 @@ fn three_workers_one_killed_every_clip_embedded_once_and_sqlite_recommends_the_s
         ]),
         "experiment simulate",
     );
-    let analysis = ok(
+    let analysis = ok_stdout(
         musicrec(&["experiment", "analyze", "--study", "sim", "--db", &url]),
         "experiment analyze",
     );

@@ -1,54 +1,13 @@
 //! `musicrec dataset gtzan -> dataset prepare -> train (killed, then resumed) -> predict` end to end
 //! through the real binary on GTZAN-mini clips, and one-line errors for bad input.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use musicrec_testkit::data::shared_data;
 
-const BIN: &str = env!("CARGO_BIN_EXE_musicrec");
-
-fn musicrec(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run musicrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "failed: {}\nstdout: {}\nstderr: {}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-/// A failure whose message is one `error: ...` line containing every `needle`.
-fn one_line_error(output: &Output, needles: &[&str]) {
-    assert!(
-        !output.status.success(),
-        "succeeded: {}",
-        text(&output.stdout)
-    );
-    let stderr = text(&output.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "{stderr}");
-    for needle in needles {
-        assert!(errors[0].contains(needle), "'{needle}' not in: {stderr}");
-    }
-}
+mod common;
+use common::{BIN, assert_ok, musicrec, one_line_error, s, text};
 
 #[test]
 fn gtzan_to_prediction_with_a_killed_and_resumed_training() {
@@ -59,29 +18,35 @@ fn gtzan_to_prediction_with_a_killed_and_resumed_training() {
     let model = tmp.path().join("model");
     let gtzan = data.join("gtzan-mini");
 
-    ok(&musicrec(&[
-        "dataset",
-        "gtzan",
-        s(&gtzan),
-        "--out",
-        s(&manifest),
-        "--genres",
-        "classical,metal",
-        "--split-ratio",
-        "6:2:2",
-        "--seed",
-        "1",
-        "--no-screen",
-    ]));
-    ok(&musicrec(&[
-        "dataset",
-        "prepare",
-        s(&manifest),
-        "--cache",
-        s(&cache),
-        "--preset",
-        "choi",
-    ]));
+    assert_ok(
+        &musicrec(&[
+            "dataset",
+            "gtzan",
+            s(&gtzan),
+            "--out",
+            s(&manifest),
+            "--genres",
+            "classical,metal",
+            "--split-ratio",
+            "6:2:2",
+            "--seed",
+            "1",
+            "--no-screen",
+        ]),
+        "musicrec",
+    );
+    assert_ok(
+        &musicrec(&[
+            "dataset",
+            "prepare",
+            s(&manifest),
+            "--cache",
+            s(&cache),
+            "--preset",
+            "choi",
+        ]),
+        "musicrec",
+    );
 
     let train_args = |epochs: &str| -> Vec<String> {
         [
@@ -155,7 +120,7 @@ fn gtzan_to_prediction_with_a_killed_and_resumed_training() {
     let mut resume = train_args("3");
     resume.push("--resume".into());
     let resumed = musicrec(&resume.iter().map(String::as_str).collect::<Vec<_>>());
-    ok(&resumed);
+    assert_ok(&resumed, "musicrec");
     let stderr = text(&resumed.stderr);
     assert!(
         stderr.contains("resuming") && stderr.contains("after epoch"),
@@ -233,7 +198,7 @@ fn gtzan_to_prediction_with_a_killed_and_resumed_training() {
     }
 
     let table = musicrec(&["predict", "--model", s(&model), s(&classical)]);
-    ok(&table);
+    assert_ok(&table, "musicrec");
     let stdout = text(&table.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");

@@ -10,13 +10,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use musicrec_train::{Analysis, DeviceKind, ModelDir};
 
-use crate::embedder::{ModelChoice, one_line};
+use crate::embedder::{HeadSource, ModelChoice, one_line};
 
 /// Show a model's summary and model card (the default model unless --model).
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// `cnn` (default), `musicnn`, a head directory (`train --backbone`) or a model directory
-    /// (`train --arch`).
+    /// `musicnn` (default: MusiCNN with the built-in genre head), `musicnn-tags`, `cnn`, a head
+    /// directory (`train --backbone`) or a model directory (`train --arch`).
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
 }
@@ -25,19 +25,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let choice = ModelChoice::parse(args.model.as_deref())?;
     let id = choice.model_id()?;
     match choice {
-        ModelChoice::Backbone { head: head_dir } => {
-            let models = crate::embedder::load_backbone_and_head(head_dir.as_deref())?;
+        ModelChoice::Backbone { head } => {
+            let models = crate::embedder::load_backbone_and_head(&head)?;
             let backbone = &models.backbone;
             outln!("model      {id}")?;
-            outln!(
-                "source     {} with {}",
-                backbone.name(),
-                head_dir
-                    .as_ref()
-                    .map_or("its tags as genres".to_owned(), |d| {
-                        format!("the genre head in {}", d.display())
-                    })
-            )?;
+            outln!("source     {} with {}", backbone.name(), head.describe())?;
             outln!("backbone   {} (id {})", backbone.name(), backbone.id())?;
             outln!(
                 "features   preset musicnn (16000 Hz, 96 mels, n_fft 512, hop 256, log10(1 + 10000 x)), \
@@ -59,10 +51,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 print_card(crate::default_model::MUSICNN_LICENSE)?;
                 outln!()?;
             }
-            if let Some(dir) = &head_dir {
-                let card = std::fs::read_to_string(dir.join(musicrec_train::head::HEAD_CARD_FILE))
-                    .unwrap_or_else(|_| format!("(no MODEL.md in {})\n", dir.display()));
-                print_card(&card)?;
+            match &head {
+                HeadSource::BuiltIn => print_card(crate::default_model::GENRE_HEAD_CARD)?,
+                HeadSource::Dir(dir) => {
+                    let card =
+                        std::fs::read_to_string(dir.join(musicrec_train::head::HEAD_CARD_FILE))
+                            .unwrap_or_else(|_| format!("(no MODEL.md in {})\n", dir.display()));
+                    print_card(&card)?;
+                }
+                HeadSource::Tags => {}
             }
         }
         ModelChoice::BuiltInCnn | ModelChoice::ModelDir(_) => {

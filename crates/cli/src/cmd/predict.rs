@@ -16,21 +16,22 @@ const TOP_TAGS: usize = 5;
 /// Predict the genre of audio files (and, with the default model, their top MSD tags).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
-With MusiCNN (`--model musicnn` or a head directory) each file is decoded at 16 kHz, cut into 3 s patches (at most --analysis \
+With MusiCNN (the default, `--model musicnn`, or a head directory) each file is decoded at 16 kHz, cut into 3 s patches (at most --analysis \
 of them, evenly spread), run through MusiCNN, and the patches' embeddings and tag probabilities are \
-averaged; a genre head gives the genre probabilities (softmax; without one, the tags are the \
+averaged; a genre head (the built-in one, trained on GTZAN's 10 genres, unless --model names \
+another) gives the genre probabilities (softmax; with `--model musicnn-tags`, the tags are the \
 genres), and the five most probable of MusiCNN's 50 Million Song Dataset tags are printed beside \
-them. With the built-in CNN (the default, `--model cnn`) or a CNN/CRNN model directory the file is cut into the model's windows and its per-genre sigmoid outputs are \
+them. With the built-in CNN (`--model cnn`) or a CNN/CRNN model directory the file is cut into the model's windows and its per-genre sigmoid outputs are \
 averaged. Files that cannot be decoded are reported and skipped (exit status 1).
 
 Examples:
-  musicrec predict song.mp3 other.flac            # the built-in CNN
-  musicrec predict --model musicnn song.mp3       # MusiCNN: its top tags
+  musicrec predict song.mp3 other.flac            # MusiCNN: genres and its top tags
+  musicrec predict --model cnn song.mp3           # the built-in CNN
   musicrec predict --model models/my-genres song.mp3   # a genre head from `train --backbone`
   musicrec predict --model models/crnn --format json music/*.mp3")]
 pub struct Args {
-    /// `cnn` (default), `musicnn`, a head directory (`train --backbone`) or a model directory
-    /// (`train --arch`).
+    /// `musicnn` (default: MusiCNN with the built-in genre head), `musicnn-tags`, `cnn`, a head
+    /// directory (`train --backbone`) or a model directory (`train --arch`).
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
     /// Audio files.
@@ -125,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Predictor::ModelDir(Box::new(crate::default_model::load(device)?))
         }
         ModelChoice::Backbone { head } => {
-            let models = crate::embedder::load_backbone_and_head(head.as_deref())?;
+            let models = crate::embedder::load_backbone_and_head(&head)?;
             Predictor::Backbone {
                 genres: models.genres(),
                 models: Box::new(models),

@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (db, mut store) = crate::store::open_or_create(args.db.as_deref())?;
 
     outln!(
-        "== scanning {} into {} with the {} ({model_id})",
+        "== scanning {} into {} with {} ({model_id})",
         dir.display(),
         db.describe(),
         embedder.description()

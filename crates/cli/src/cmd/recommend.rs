@@ -48,8 +48,8 @@ pub struct Args {
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
     db: Option<String>,
-    /// Model whose embeddings to use: `cnn`, `musicnn` or a directory, as for `scan` [default:
-    /// the built-in CNN when the catalog holds its embeddings, else the catalog's only model, or
+    /// Model whose embeddings to use: `musicnn`, `cnn` or a directory, as for `scan` [default:
+    /// the default model (MusiCNN) when the catalog holds its embeddings, else the catalog's only model, or
     /// the one with the most embedded tracks].
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,

@@ -30,8 +30,8 @@ Exit status: 0 when the scan ran, even if some files failed; 2 when nothing coul
 catalog or model, no music files found, or not one file readable).
 
 Examples:
-  musicrec scan ~/Music                      # the built-in CNN
-  musicrec scan ~/Music --model musicnn      # MusiCNN (pretrained on the Million Song Dataset)
+  musicrec scan ~/Music                      # MusiCNN (pretrained on the Million Song Dataset)
+  musicrec scan ~/Music --model cnn          # the small built-in CNN: fast, less accurate
   musicrec scan ~/Music --model models/my-genres   # MusiCNN + a genre head (train --backbone)
   musicrec scan ~/Music --model models/crnn
   musicrec scan ~/Music /mnt/usb/music --model models/crnn --jobs 2 --db library.db
@@ -49,8 +49,9 @@ pub struct Args {
     /// musicrec/catalog.db].
     #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
-    /// `cnn` (default: the built-in CNN), `musicnn` (MusiCNN, its 50 tags as genres), a genre
-    /// head directory (`train --backbone`) or a model directory (`train --arch`).
+    /// `musicnn` (default: MusiCNN with the built-in genre head), `musicnn-tags` (MusiCNN, its
+    /// 50 tags as genres), `cnn` (the small built-in CNN), a genre head directory (`train
+    /// --backbone`) or a model directory (`train --arch`).
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
     /// MusiCNN patches (3 s each) analysed per track: at most N, evenly spread, or `full`.

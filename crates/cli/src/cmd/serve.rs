@@ -33,7 +33,7 @@ pub struct Args {
     /// Print a new random token (for --token or MUSICREC_TOKEN) and exit.
     #[arg(long)]
     new_token: bool,
-    /// Model whose embeddings to serve: `cnn`, `musicnn` or a directory, as for `scan`
+    /// Model whose embeddings to serve: `musicnn`, `cnn` or a directory, as for `scan`
     /// [default: the catalog's only model, or the one with the most embedded tracks].
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
