@@ -319,3 +319,189 @@ fn a_head_trained_on_a_backbone_is_used_by_scan_and_predict_and_names_its_backbo
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// Writes `genre` into `path`'s ID3v2 tag (WAV files carry one in an `id3 ` chunk).
+fn tag_genre(path: &Path, genre: &str) {
+    use lofty::config::WriteOptions;
+    use lofty::tag::{Accessor, Tag, TagExt, TagType};
+    let mut tag = Tag::new(TagType::Id3v2);
+    tag.set_genre(genre.to_string());
+    tag.save_to_path(path, WriteOptions::default())
+        .unwrap_or_else(|e| panic!("cannot tag {}: {e}", path.display()));
+}
+
+#[test]
+fn a_head_learns_the_genres_of_the_files_own_tags() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let lib = tmp.path().join("lib");
+    let mut clips = Vec::new();
+    for genre in ["classical", "metal", "hiphop", "jazz", "blues"] {
+        let ids = if matches!(genre, "jazz" | "blues") {
+            0..2
+        } else {
+            0..5
+        };
+        for id in ids {
+            clips.push(format!("{genre}/{genre}.{id:05}.wav"));
+        }
+    }
+    let clip_refs: Vec<&str> = clips.iter().map(String::as_str).collect();
+    let files = library(&data, &lib, &clip_refs);
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        // Tags as they come: mixed case, several genres in one field, none at all, a rare one.
+        let genre = match name.split('.').next().unwrap() {
+            "classical" => Some(if name.ends_with("0.wav") {
+                "classical"
+            } else {
+                "Classical"
+            }),
+            "metal" => Some("Metal; Rock"),
+            "hiphop" => Some("Hip-Hop/Rap"),
+            "blues" => Some("Polka"),
+            _ => None,
+        };
+        if let Some(genre) = genre {
+            tag_genre(file, genre);
+        }
+    }
+    let db = tmp.path().join("catalog.db");
+    let scan = ok_stdout(
+        musicrec(&["scan", s(&lib), "--db", s(&db)], home),
+        "scan of the tagged files",
+    );
+    assert!(scan.contains("19 files: 19 added"), "{scan}");
+
+    let head = tmp.path().join("my-genres");
+    let train = ok_stdout(
+        musicrec(
+            &[
+                "train",
+                "--backbone",
+                "musicnn",
+                "--labels",
+                "tags",
+                "--from-db",
+                s(&db),
+                "--out",
+                s(&head),
+                "--min-tracks",
+                "3",
+                "--held-out",
+                "0.4",
+            ],
+            home,
+        ),
+        "train --labels tags --from-db",
+    );
+    // 15 tracks in three genres learnt; jazz untagged and the two "Polka" tracks left out.
+    assert!(
+        train.contains("from the genre tags of 15 of 19 tracks (2 untagged, 2 in genres with fewer than 3 tracks: Polka 2)"),
+        "{train}"
+    );
+    assert!(train.contains("held-out accuracy"), "{train}");
+    // Case is ignored: `classical` and `Classical` are one genre, spelt as first seen.
+    for genre in ["classical", "hip-hop", "metal"] {
+        assert!(
+            train.lines().any(|l| l.to_lowercase().starts_with(genre)),
+            "no precision/recall line for {genre}: {train}"
+        );
+    }
+
+    // The user's taxonomy in `predict`, `scan` and method 2.
+    let predict = ok_stdout(
+        musicrec(
+            &[
+                "predict",
+                "--model",
+                s(&head),
+                "--format",
+                "json",
+                s(&files[5]),
+            ],
+            home,
+        ),
+        "predict --model HEAD",
+    );
+    let json: serde_json::Value = serde_json::from_str(&predict).unwrap();
+    let mut genres: Vec<String> = json[0]["probabilities"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|g| g.to_lowercase())
+        .collect();
+    genres.sort();
+    assert_eq!(genres, ["classical", "hip-hop", "metal"], "{predict}");
+    assert_eq!(json[0]["top_genre"], "Metal", "{predict}");
+    let rescan = ok_stdout(
+        musicrec(
+            &["scan", s(&lib), "--db", s(&db), "--model", s(&head)],
+            home,
+        ),
+        "scan --model HEAD",
+    );
+    assert!(
+        rescan.contains("19 updated") || rescan.contains("19 added"),
+        "{rescan}"
+    );
+    let recommend = ok_stdout(
+        musicrec(
+            &[
+                "recommend",
+                "--db",
+                s(&db),
+                "--model",
+                s(&head),
+                "--seed",
+                s(&files[5]),
+                "--method",
+                "genre",
+                "-k",
+                "3",
+                "--format",
+                "json",
+            ],
+            home,
+        ),
+        "recommend --method 2 with the user's genres",
+    );
+    let json: serde_json::Value = serde_json::from_str(&recommend).unwrap();
+    assert_eq!(json["recommendations"].as_array().unwrap().len(), 3);
+
+    // A catalog without a backbone's embeddings: one clear line.
+    let empty = tmp.path().join("empty.db");
+    let cnn_lib = tmp.path().join("cnn-lib");
+    library(&data, &cnn_lib, &["metal/metal.00000.wav"]);
+    ok_stdout(
+        musicrec(
+            &["scan", s(&cnn_lib), "--db", s(&empty), "--model", "cnn"],
+            home,
+        ),
+        "scan --model cnn",
+    );
+    let refused = musicrec(
+        &[
+            "train",
+            "--backbone",
+            "musicnn",
+            "--labels",
+            "tags",
+            "--from-db",
+            s(&empty),
+            "--out",
+            s(&tmp.path().join("nothing")),
+        ],
+        home,
+    );
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("holds no track embedded with backbone musicnn-msd"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -1,7 +1,8 @@
 //! `musicrec reproduce` through the real binary on three GTZAN-mini genres (a folder, so the
 //! manifest is built here): killed while training, rerun to completion (training resumes from its
-//! checkpoint), then rerun again (every stage reused, no model file rewritten); the report is one
-//! self-contained HTML page with the table and inline plots; changed settings are refused.
+//! checkpoint; the MusiCNN head trained beside them), then rerun again (every stage reused, no
+//! model file rewritten); the report is one self-contained HTML page with the table and inline
+//! plots; changed settings are refused.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -119,6 +120,8 @@ fn killed_reproduce_resumes_then_reuses_every_stage_and_reports() {
         "<table",
         "cnn P",
         "crnn AUC",
+        "musicnn-head AUC",
+        "frozen MusiCNN backbone",
         "data:image/png;base64,",
         "small data",
         "Significance",
@@ -147,6 +150,7 @@ fn killed_reproduce_resumes_then_reuses_every_stage_and_reports() {
         "features",
         "train-cnn",
         "train-crnn",
+        "train-musicnn-head",
         "eval",
         "catalog",
         "recommend",
@@ -158,6 +162,7 @@ fn killed_reproduce_resumes_then_reuses_every_stage_and_reports() {
     }
 
     // Everything finished: a rerun reuses every stage and rewrites no model or stamp.
+    let head = out.join("models/musicnn-head/weights.safetensors");
     let watched: Vec<PathBuf> = ["cnn", "crnn"]
         .iter()
         .flat_map(|m| {
@@ -171,11 +176,13 @@ fn killed_reproduce_resumes_then_reuses_every_stage_and_reports() {
         .chain(
             [
                 "state/train-cnn.json",
+                "state/train-musicnn-head.json",
                 "state/eval.json",
                 "catalog/catalog.db",
             ]
             .map(|p| out.join(p)),
         )
+        .chain([head])
         .collect();
     let before: Vec<(SystemTime, Vec<u8>)> = watched
         .iter()
@@ -195,6 +202,7 @@ fn killed_reproduce_resumes_then_reuses_every_stage_and_reports() {
         "features",
         "train-cnn",
         "train-crnn",
+        "train-musicnn-head",
         "eval",
         "catalog",
         "recommend",

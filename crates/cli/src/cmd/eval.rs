@@ -28,27 +28,33 @@ use musicrec_eval::report::{EvalConfig, EvaluationReport, ModelScores};
 use musicrec_eval::robustness::{ConditionSummary, robustness_markdown, robustness_table};
 use musicrec_eval::stats::BootstrapConfig;
 use musicrec_features::{LogMel, MelConfig, MelExtractor};
-use musicrec_train::{DeviceKind, ModelDir};
+use musicrec_train::{Analysis, DeviceKind, ModelDir};
 use rayon::prelude::*;
 use serde::Serialize;
+
+use crate::embedder::{BackboneAndHead, HeadSource, ModelChoice, load_backbone_and_head, one_line};
 
 /// Evaluate trained models on a manifest split: metrics, significance, plots, robustness.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
 Every model must predict the same genres in the same order. Each test track's log-mel is read \
 from --cache when it holds an entry for that model's features, else computed from the audio (so \
-models trained on different presets can be compared). Degraded conditions always decode the audio: \
+models trained on different presets can be compared); a genre head on a backbone reads the audio \
+(at most 20 patches of a track, as `scan` does). Degraded conditions always decode the audio: \
 --noise adds seeded white Gaussian noise at the given SNR to the decoded samples before the log-mel; \
 --codec re-encodes the file with ffmpeg first. The report warns when a model's recorded training \
 manifest shows (or cannot rule out) that evaluated tracks were in its training data.
 
 Examples:
   musicrec eval --model models/cnn --model models/crnn --data data/gtzan.csv --cache cache/ --out eval/
+  musicrec eval --model musicnn --model cnn --data models/default/data.csv --out eval-builtin/
   musicrec eval --model models/crnn --data data/gtzan.csv --out eval-noise/ --noise 20 --noise 10 --noise 0
   musicrec eval --model models/cnn --model models/crnn --data data/fma7.csv --out eval-mp3/ --codec mp3:64k")]
 pub struct Args {
-    /// Model directory from `musicrec train` (repeat to compare; the first is the reference).
-    #[arg(long = "model", value_name = "MODEL_DIR", required = true)]
+    /// Model to evaluate, as `scan --model` takes it: a directory from `musicrec train` (a
+    /// CNN/CRNN or a genre head), `musicnn` (MusiCNN with the built-in genre head) or `cnn`
+    /// (repeat to compare; the first is the reference).
+    #[arg(long = "model", value_name = "NAME|DIR", required = true)]
     models: Vec<PathBuf>,
     /// Manifest CSV with a split column.
     #[arg(long, value_name = "MANIFEST.csv")]
@@ -196,7 +202,116 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// A loaded model and its report name.
 struct Loaded {
     name: String,
-    model: ModelDir,
+    model: Classifier,
+}
+
+/// What scores tracks: a CNN/CRNN that reads log-mels, or a backbone with a genre head that
+/// reads the samples (its own front end).
+enum Classifier {
+    Net(ModelDir),
+    Head {
+        // A lock makes the model shareable with the decoding threads; only one thread runs it.
+        models: std::sync::Mutex<BackboneAndHead>,
+        name: PathBuf,
+    },
+}
+
+fn lock(models: &std::sync::Mutex<BackboneAndHead>) -> std::sync::MutexGuard<'_, BackboneAndHead> {
+    // A panic while holding it ends the command anyway; the data is not shared state.
+    models
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Classifier {
+    /// `--model` as `scan` takes it: a CNN/CRNN directory, `cnn`, `musicnn`, a head directory.
+    fn load(arg: &Path, device: DeviceKind) -> anyhow::Result<Self> {
+        Ok(match ModelChoice::parse(Some(arg))? {
+            ModelChoice::ModelDir(dir) => {
+                Self::Net(ModelDir::load_on(&dir, device).map_err(|e| anyhow::anyhow!("{e}"))?)
+            }
+            ModelChoice::BuiltInCnn => Self::Net(crate::default_model::load(device)?),
+            ModelChoice::Backbone { head } => Self::Head {
+                models: std::sync::Mutex::new(load_backbone_and_head(&head)?),
+                name: match &head {
+                    HeadSource::Dir(dir) => dir.clone(),
+                    other => PathBuf::from(other.describe()),
+                },
+            },
+        })
+    }
+
+    fn genres(&self) -> Vec<String> {
+        match self {
+            Self::Net(model) => model.genres().to_vec(),
+            Self::Head { models, .. } => lock(models).genres(),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match self {
+            Self::Net(model) => model.dir(),
+            Self::Head { name, .. } => name,
+        }
+    }
+
+    /// What was trained on which manifest: the source record and the splits trained on (`None`:
+    /// all of them, or not a manifest's).
+    fn source(&self, name: &str) -> (ModelSource, Option<Vec<Split>>) {
+        match self {
+            Self::Net(model) => {
+                let config = model.config();
+                let source = ModelSource {
+                    name: name.to_owned(),
+                    dir: model.dir().to_path_buf(),
+                    arch: config.arch.clone(),
+                    preset: config.preset.clone(),
+                    width_scale: config.training.width_scale,
+                    training_manifest: config.training.manifest.clone(),
+                    training_manifest_blake3: config.training.manifest_blake3.clone(),
+                    split_seed: config.training.split_seed,
+                    leakage_check: String::new(),
+                };
+                (source, Some(vec![Split::Train, Split::Validation]))
+            }
+            Self::Head {
+                models,
+                name: head_name,
+            } => {
+                let models = lock(models);
+                let backbone = models.backbone.name().to_owned();
+                let (manifest, blake3, splits) = match &models.head {
+                    Some(head) => {
+                        let training = &head.config().training;
+                        let splits = training
+                            .splits
+                            .iter()
+                            .map(|s| s.parse::<Split>())
+                            .collect::<Result<Vec<_>, _>>()
+                            .ok();
+                        (
+                            training.manifest.clone(),
+                            training.manifest_blake3.clone(),
+                            splits,
+                        )
+                    }
+                    None => (PathBuf::new(), String::new(), None),
+                };
+                let source = ModelSource {
+                    name: name.to_owned(),
+                    dir: head_name.clone(),
+                    arch: format!("genre head on {backbone}"),
+                    preset: Some("musicnn".to_owned()),
+                    width_scale: 1.0,
+                    training_manifest: manifest,
+                    training_manifest_blake3: blake3,
+                    split_seed: None,
+                    leakage_check: String::new(),
+                };
+                (source, splits)
+            }
+        }
+    }
 }
 
 /// Report names: each model directory's folder name, made unique with `-2`, `-3`...
@@ -239,12 +354,12 @@ pub fn evaluate(options: &EvalOptions) -> anyhow::Result<EvalOutcome> {
     let names = model_names(&options.models);
     let mut models = Vec::new();
     for (dir, name) in options.models.iter().zip(names) {
-        let model = ModelDir::load_on(dir, options.device).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let model = Classifier::load(dir, options.device)?;
         models.push(Loaded { name, model });
     }
-    let genres = models[0].model.genres().to_vec();
+    let genres = models[0].model.genres();
     for m in &models[1..] {
-        if m.model.genres() != genres.as_slice() {
+        if m.model.genres() != genres {
             bail!(
                 "models predict different genres: {} has [{}], {} has [{}]; they cannot be compared",
                 models[0].model.dir().display(),
@@ -286,26 +401,29 @@ pub fn evaluate(options: &EvalOptions) -> anyhow::Result<EvalOutcome> {
     }
 
     let mut warnings = Vec::new();
-    let evaluated: HashSet<PathBuf> = tracks.iter().map(|(p, _)| canonical(p)).collect();
+    let evaluated = Evaluated {
+        paths: tracks.iter().map(|(p, _)| canonical(p)).collect(),
+        keys: tracks
+            .iter()
+            .map(|(p, g)| track_key(&genres[*g], p))
+            .collect(),
+    };
     let sources: Vec<ModelSource> = models
         .iter()
         .map(|m| {
-            let check = leakage_check(m, options, &manifest_blake3, &evaluated);
+            let (mut source, trained_on) = m.model.source(&m.name);
+            let check = leakage_check(
+                &source,
+                trained_on.as_deref(),
+                options,
+                &manifest_blake3,
+                &evaluated,
+            );
             if let Some(w) = check.strip_prefix("warning: ") {
                 warnings.push(format!("model {}: {w}", m.name));
             }
-            let config = m.model.config();
-            ModelSource {
-                name: m.name.clone(),
-                dir: m.model.dir().to_path_buf(),
-                arch: config.arch.clone(),
-                preset: config.preset.clone(),
-                width_scale: config.training.width_scale,
-                training_manifest: config.training.manifest.clone(),
-                training_manifest_blake3: config.training.manifest_blake3.clone(),
-                split_seed: config.training.split_seed,
-                leakage_check: check,
-            }
+            source.leakage_check = check;
+            source
         })
         .collect();
     let tests_per_genre = {
@@ -428,32 +546,67 @@ pub fn evaluate(options: &EvalOptions) -> anyhow::Result<EvalOutcome> {
     Ok(outcome)
 }
 
+/// The evaluated tracks, by canonical path and by (label, file name).
+struct Evaluated {
+    paths: HashSet<PathBuf>,
+    keys: HashSet<(String, String)>,
+}
+
+fn track_key(label: &str, path: &Path) -> (String, String) {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    (label.to_owned(), name.into_owned())
+}
+
+/// A manifest from its bytes (it is read through a file, as every manifest is).
+fn read_manifest_bytes(bytes: &[u8]) -> anyhow::Result<Manifest> {
+    let file = tempfile::NamedTempFile::new().context("cannot write a temporary file")?;
+    std::fs::write(file.path(), bytes).context("cannot write a temporary file")?;
+    Manifest::read(file.path()).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Whether the evaluated tracks can have been in `m`'s training data, from the manifest its
-/// directory records: `ok: ...` or `warning: ...`.
+/// Whether the evaluated tracks can have been in a model's training data, from the manifest
+/// its directory records and the splits it trained on (`None`: every split, or a head learnt
+/// from a catalog's tags): `ok: ...` or `warning: ...`.
 fn leakage_check(
-    m: &Loaded,
+    source: &ModelSource,
+    trained_on: Option<&[Split]>,
     options: &EvalOptions,
     manifest_blake3: &str,
-    evaluated: &HashSet<PathBuf>,
+    evaluated: &Evaluated,
 ) -> String {
-    let training = &m.model.config().training;
     let split = options.split.as_str();
-    if training.manifest_blake3 == manifest_blake3 {
-        return match options.split {
-            Split::Test => "ok: trained on this very manifest, which keeps its test split out of training and validation".into(),
-            _ => format!("warning: the model was trained on this manifest and the evaluated {split} split was used in its training; these scores are optimistic"),
+    if source.training_manifest_blake3.is_empty() {
+        return "warning: the model records no training manifest, so it cannot be checked whether evaluated tracks were in its training data".into();
+    }
+    let trained_on = trained_on.unwrap_or(&[Split::Train, Split::Validation, Split::Test]);
+    let used = trained_on
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join("/");
+    if source.training_manifest_blake3 == manifest_blake3 {
+        return if trained_on.contains(&options.split) {
+            format!(
+                "warning: the model was trained on this manifest and the evaluated {split} split was used in its training; these scores are optimistic"
+            )
+        } else {
+            format!("ok: trained on this very manifest, whose {split} split it did not train on")
         };
     }
-    let recorded = &training.manifest;
-    let short = &training.manifest_blake3[..training.manifest_blake3.len().min(12)];
+    let recorded = &source.training_manifest;
+    let recorded_blake3 = &source.training_manifest_blake3;
+    let short = &recorded_blake3[..recorded_blake3.len().min(12)];
+    // The built-in models' manifest is compiled in: its recorded path is relative to a checkout.
+    let built_in = crate::default_model::TRAINING_MANIFEST;
     let readable = std::fs::read(recorded)
         .ok()
-        .filter(|bytes| blake3::hash(bytes).to_hex().as_str() == training.manifest_blake3);
-    if readable.is_none() {
+        .or_else(|| Some(built_in.to_vec()))
+        .filter(|bytes| blake3::hash(bytes).to_hex().as_str() == recorded_blake3.as_str());
+    let Some(bytes) = readable else {
         return format!(
             "warning: trained on manifest {} (blake3 {short}...), which is not the evaluated manifest and is \
              {} here, so it cannot be checked whether evaluated tracks were in its training data",
@@ -464,27 +617,32 @@ fn leakage_check(
                 "not found"
             }
         );
-    }
-    match Manifest::read(recorded) {
+    };
+    match read_manifest_bytes(&bytes) {
         Ok(train_manifest) => {
+            // A track is the same file, or the same file name under the same label (a manifest
+            // written on another machine, as the built-in models' is).
             let seen: BTreeSet<PathBuf> = train_manifest
                 .entries
                 .iter()
-                .filter(|e| matches!(e.split, Some(Split::Train) | Some(Split::Validation)))
-                .map(|e| canonical(&e.path))
-                .filter(|p| evaluated.contains(p))
+                .filter(|e| e.split.is_some_and(|s| trained_on.contains(&s)))
+                .filter(|e| {
+                    evaluated.paths.contains(&canonical(&e.path))
+                        || evaluated.keys.contains(&track_key(&e.label, &e.path))
+                })
+                .map(|e| e.path.clone())
                 .collect();
             if seen.is_empty() {
                 format!(
-                    "ok: none of the evaluated tracks is in the train or validation split of its training manifest {}",
+                    "ok: none of the evaluated tracks is in the {used} split of its training manifest {}",
                     recorded.display()
                 )
             } else {
                 format!(
-                    "warning: {} of the {} evaluated tracks were in the train/validation split of its training \
+                    "warning: {} of the {} evaluated tracks were in the {used} split of its training \
                      manifest {} (e.g. {}); these scores are optimistic",
                     seen.len(),
-                    evaluated.len(),
+                    evaluated.paths.len(),
                     recorded.display(),
                     seen.iter().next().expect("non-empty").display()
                 )
@@ -501,8 +659,9 @@ fn leakage_check(
 /// large test set does not fill memory.
 const CHUNK: usize = 32;
 
-/// `[model][track][genre]` probabilities of every track under `condition`. Models sharing a
-/// front end share one decode and one log-mel per track.
+/// `[model][track][genre]` probabilities of every track under `condition`. Networks sharing a
+/// front end share one decode and one log-mel per track; a backbone with a head takes the
+/// decoded (and degraded) samples at its own rate.
 fn score_tracks(
     models: &[Loaded],
     tracks: &[(PathBuf, usize)],
@@ -514,23 +673,51 @@ fn score_tracks(
     let mut scores = vec![Vec::with_capacity(tracks.len()); models.len()];
     let mut groups: Vec<(MelConfig, Vec<usize>)> = Vec::new();
     for (i, m) in models.iter().enumerate() {
-        let mel = &m.model.config().mel;
-        match groups.iter_mut().find(|(g, _)| g == mel) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((mel.clone(), vec![i])),
+        match &m.model {
+            Classifier::Net(model) => {
+                let mel = &model.config().mel;
+                match groups.iter_mut().find(|(g, _)| g == mel) {
+                    Some((_, members)) => members.push(i),
+                    None => groups.push((mel.clone(), vec![i])),
+                }
+            }
+            Classifier::Head { models: head, .. } => {
+                let head = lock(head);
+                let rate = head.backbone.sample_rate();
+                for chunk in tracks.chunks(CHUNK) {
+                    let samples: Vec<Vec<f32>> = chunk
+                        .par_iter()
+                        .map(|(path, _)| samples_of(path, rate, condition, seed, scratch))
+                        .collect::<anyhow::Result<_>>()?;
+                    // The backbone runs one track at a time: its own matrix products use the
+                    // cores (Burn modules are not `Sync`).
+                    for samples in &samples {
+                        let features = head
+                            .backbone
+                            .features(samples, Analysis::default())
+                            .map_err(one_line)?;
+                        scores[i].push(head.genre_probs(&features).map_err(one_line)?);
+                    }
+                }
+            }
         }
     }
     for (mel, members) in &groups {
-        let extractor = models[members[0]].model.extractor().clone();
+        let Classifier::Net(first) = &models[members[0]].model else {
+            unreachable!("groups hold networks only");
+        };
+        let extractor = first.extractor().clone();
         for chunk in tracks.chunks(CHUNK) {
             let log_mels: Vec<LogMel> = chunk
                 .par_iter()
                 .map(|(path, _)| log_mel_of(path, mel, &extractor, condition, cache, seed, scratch))
                 .collect::<anyhow::Result<_>>()?;
             for &i in members {
+                let Classifier::Net(model) = &models[i].model else {
+                    unreachable!("groups hold networks only");
+                };
                 for log_mel in &log_mels {
-                    let p = models[i]
-                        .model
+                    let p = model
                         .predict_log_mel(log_mel)
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     scores[i].push(p);
@@ -559,11 +746,24 @@ fn log_mel_of(
     {
         return Ok(log_mel);
     }
+    let samples = samples_of(path, mel.sample_rate, condition, seed, scratch)?;
+    Ok(extractor.log_mel(&samples))
+}
+
+/// The samples of `path` at `rate` under `condition`: decoded, then degraded (noise), or
+/// re-encoded first (codec).
+fn samples_of(
+    path: &Path,
+    rate: u32,
+    condition: &Degradation,
+    seed: u64,
+    scratch: &Path,
+) -> anyhow::Result<Vec<f32>> {
     let decode = |file: &Path| {
-        musicrec_audio::load(file, Some(mel.sample_rate))
+        musicrec_audio::load(file, Some(rate))
             .map_err(|e| anyhow::anyhow!("cannot decode {}: {e}", path.display()))
     };
-    let samples = match condition {
+    Ok(match condition {
         Degradation::Clean => decode(path)?.samples,
         Degradation::Noise { snr_db } => {
             let audio = decode(path)?;
@@ -576,8 +776,7 @@ fn log_mel_of(
             let _ = std::fs::remove_file(&encoded);
             audio?.samples
         }
-    };
-    Ok(extractor.log_mel(&samples))
+    })
 }
 
 /// `metrics.json`: the clean report (genres, config, models, comparisons) at the top level, plus

@@ -8,8 +8,11 @@
 //!    with one sub-folder per genre, screened and split (seeded) into `OUT/data.csv`;
 //! 2. `features`: every clip's log-mel into `OUT/cache`;
 //! 3. `train-cnn`, `train-crnn` (and `-seedN` for `--seeds` > 1): `OUT/models/<arch>`;
-//! 4. `eval`: `musicrec eval` of the CNN against the CRNN on the test split (`OUT/eval`), and per
-//!    seed when `--seeds` > 1, with a paired test over seeds;
+//!    `train-musicnn-head`: the modern comparison, a genre head on the frozen MusiCNN backbone
+//!    trained on the same train and validation clips, `OUT/models/musicnn-head`;
+//! 4. `eval`: `musicrec eval` of the CNN against the CRNN and the MusiCNN head on the test split
+//!    (`OUT/eval`), and of the CNN against the CRNN per seed when `--seeds` > 1, with a paired
+//!    test over seeds;
 //! 5. `catalog`: the test tracks scanned with the CRNN into `OUT/catalog/catalog.db`;
 //! 6. `recommend`: five songs for a few seeded five-song seed sets, with both methods;
 //! 7. `report`: `OUT/report.html`, one self-contained page (plots inline), rebuilt every run.
@@ -34,7 +37,10 @@ use musicrec_eval::html::HtmlPage;
 use musicrec_eval::stats::{paired_t_test, wilcoxon_signed_rank};
 use musicrec_features::MelConfig;
 use musicrec_recommend::{GenreBlend, Method, RecommendRequest};
-use musicrec_train::{Arch, DeviceKind, TrainConfig, WindowLength, checkpoint};
+use musicrec_train::head::FitOptions;
+use musicrec_train::{
+    Analysis, Arch, DeviceKind, HeadTrainConfig, TrainConfig, Variant, WindowLength, checkpoint,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::cmd::eval::{EvalOptions, append_eval_sections};
@@ -244,6 +250,11 @@ impl Run {
         self.out.join("models").join(name)
     }
 
+    /// `OUT/models/musicnn-head`: the genre head on the MusiCNN backbone.
+    fn head_dir(&self) -> PathBuf {
+        self.out.join("models").join("musicnn-head")
+    }
+
     fn thread_pool(&self) -> anyhow::Result<rayon::ThreadPool> {
         rayon::ThreadPoolBuilder::new()
             .num_threads(self.jobs.unwrap_or(0))
@@ -319,6 +330,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
+    let head_done = run.head_dir().join(musicrec_train::head::HEAD_CARD_FILE);
+    run.stage(
+        "train-musicnn-head",
+        |_| head_done.is_file(),
+        train_backbone_head,
+    )?;
     let eval_dir = run.out.join("eval");
     let sections = eval_dir.join("sections.html");
     run.stage(
@@ -541,6 +558,37 @@ fn train_model(run: &mut Run, arch: Arch, seed_index: usize) -> anyhow::Result<s
     }))
 }
 
+/// The backbone row: logistic regression on MusiCNN's (frozen) track embeddings of the train and
+/// validation clips, the clips as they are (no band-limited copies: the paper's models see none).
+fn train_backbone_head(run: &mut Run) -> anyhow::Result<serde_json::Value> {
+    let out = run.head_dir();
+    let config = HeadTrainConfig {
+        manifest: run.manifest_path(),
+        out: out.clone(),
+        cache: run.out.join("backbone-features"),
+        splits: Some(vec![Split::Train, Split::Validation]),
+        variants: vec![Variant::Original],
+        analysis: Analysis::default(),
+        fit: FitOptions {
+            seed: run.settings.seed,
+            ..FitOptions::default()
+        },
+        cv_folds: 0,
+        command_line: Some(std::env::args().collect::<Vec<_>>().join(" ")),
+        progress: true,
+    };
+    let backbone = crate::default_model::BackboneKind::MusicnnMsd.load()?;
+    let report = musicrec_train::train_head(&config, backbone.as_ref())
+        .map_err(crate::embedder::one_line)?;
+    Ok(serde_json::json!({
+        "dir": out,
+        "backbone": report.config.backbone,
+        "clips": report.config.training.clips,
+        "test_acc": report.config.training.test.as_ref().and_then(|t| t.accuracy.first().map(|a| a.1)),
+        "training_secs": report.secs,
+    }))
+}
+
 fn evaluate_pair(
     run: &mut Run,
     seed_index: usize,
@@ -551,11 +599,15 @@ fn evaluate_pair(
     } else {
         run.out.join(format!("eval-seed{seed_index}"))
     };
+    let mut models = vec![
+        run.model_dir(Arch::Cnn, seed_index),
+        run.model_dir(Arch::Crnn, seed_index),
+    ];
+    if seed_index == 0 {
+        models.push(run.head_dir());
+    }
     let options = EvalOptions {
-        models: vec![
-            run.model_dir(Arch::Cnn, seed_index),
-            run.model_dir(Arch::Crnn, seed_index),
-        ],
+        models,
         data: run.manifest_path(),
         cache: Some(run.cache_dir()),
         split: Split::Test,
@@ -827,7 +879,9 @@ fn write_report_html(run: &Run, total_secs: f64) -> anyhow::Result<PathBuf> {
     let test_min = counts.values().map(|c| c[2]).min().unwrap_or(0);
     page.paragraph(&format!(
         "Data: {} ({} clips in {} genres; split {}). Models: the paper's CNN and CRNN (Choi et al.) at width x{}, \
-         trained on the train split, early-stopped on validation, evaluated on the {test_total} test clips.",
+         trained on the train split, early-stopped on validation, and, as a modern comparison, a genre head \
+         (logistic regression) on the frozen MusiCNN backbone (pretrained on the Million Song Dataset) \
+         trained on the train and validation clips; all evaluated on the {test_total} test clips.",
         run.settings.data.display(),
         manifest.detail["clips"],
         counts.len(),
