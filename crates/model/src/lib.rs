@@ -19,6 +19,7 @@ mod cnn;
 mod crnn;
 mod error;
 pub mod musicnn;
+mod musicnn_cpu;
 pub mod pools;
 mod weights;
 

@@ -162,6 +162,14 @@ fn check_variant(variant: MusicnnVariant, key: &str) {
             key,
             1.0,
         );
+        // The front end as Burn tensor ops, the path GPUs take.
+        check_outputs(
+            &format!("{key} {clip} (tensor-op path)"),
+            model.forward_tensor_ops(input.clone()).unwrap(),
+            &mut golden,
+            key,
+            1.0,
+        );
         check_outputs(
             &format!("{key} {clip} (reference path)"),
             model.forward_reference(input).unwrap(),
