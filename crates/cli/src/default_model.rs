@@ -61,7 +61,7 @@ pub fn config() -> anyhow::Result<ModelDirConfig> {
 
 /// The built-in CNN's catalog id (`<arch>-<16 hex>`).
 pub fn model_id() -> anyhow::Result<String> {
-    Ok(crate::embedder::model_id_of_bytes(
+    Ok(musicrec_train::model_dir::model_id_of_bytes(
         CONFIG_JSON,
         WEIGHTS,
         &config()?.arch,
@@ -158,7 +158,7 @@ mod tests {
         let model = super::load(musicrec_train::DeviceKind::Cpu).unwrap();
         assert!(model.genres().len() >= 2);
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default");
-        let on_disk = crate::embedder::model_id_of(&dir, &model.config().arch).unwrap();
+        let on_disk = musicrec_train::model_dir::model_id_of(&dir, &model.config().arch).unwrap();
         assert_eq!(super::model_id().unwrap(), on_disk);
         assert!(super::MODEL_CARD.contains("GTZAN"));
     }

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 
 use anyhow::{Context, bail};
 use musicrec_catalog::{ModelInfo, TrackEmbedder, TrackEmbedding};
-pub use musicrec_train::model_dir::{model_id_of, model_id_of_bytes};
+pub use musicrec_train::model_dir::model_id_of;
 use musicrec_train::{Analysis, Backbone, DeviceKind, Head, HeadConfig, ModelDir};
 
 use crate::default_model::BackboneKind;

@@ -29,6 +29,17 @@ pub enum Analysis {
     Full,
 }
 
+impl Analysis {
+    /// The patches to analyse among `starts` (a track's patches in order): all when allowed,
+    /// else evenly spread ones, first and last included (`musicnn::spread_patches`).
+    pub fn pick(self, starts: &[usize]) -> Vec<usize> {
+        match self {
+            Self::Full => starts.to_vec(),
+            Self::Bounded(n) => musicrec_model::musicnn::spread_patches(starts, n),
+        }
+    }
+}
+
 impl Default for Analysis {
     fn default() -> Self {
         Self::Bounded(DEFAULT_MAX_PATCHES)
@@ -58,17 +69,6 @@ impl FromStr for Analysis {
                 "--analysis takes `full` or a positive number of patches, not `{text}`"
             )),
         }
-    }
-}
-
-/// Indices of the patches to analyse among `total`: all when `analysis` allows, else `n`
-/// evenly spread ones (the centre of each of `n` equal parts of the track).
-pub fn spread_patches(total: usize, analysis: Analysis) -> Vec<usize> {
-    match analysis {
-        Analysis::Bounded(n) if n < total => {
-            (0..n).map(|i| (2 * i + 1) * total / (2 * n)).collect()
-        }
-        _ => (0..total).collect(),
     }
 }
 
@@ -157,7 +157,9 @@ impl Backbone for ModelDirBackbone {
             &log_mel,
             &WindowConfig::new(self.model.config().window_frames),
         );
-        let chosen: Vec<_> = spread_patches(all.len(), analysis)
+        let indices: Vec<usize> = (0..all.len()).collect();
+        let chosen: Vec<_> = analysis
+            .pick(&indices)
             .into_iter()
             .map(|i| all[i].clone())
             .collect();
@@ -173,24 +175,20 @@ impl Backbone for ModelDirBackbone {
 
 #[cfg(test)]
 mod tests {
-    use super::{Analysis, spread_patches};
+    use super::Analysis;
 
     #[test]
-    fn spread_patches_takes_all_or_evenly_spread_ones() {
-        assert_eq!(
-            spread_patches(5, Analysis::Bounded(20)),
-            vec![0, 1, 2, 3, 4]
-        );
-        assert_eq!(spread_patches(5, Analysis::Full), vec![0, 1, 2, 3, 4]);
-        assert_eq!(
-            spread_patches(100, Analysis::Bounded(4)),
-            vec![12, 37, 62, 87]
-        );
-        let picked = spread_patches(41, Analysis::Bounded(20));
+    fn analysis_picks_all_or_evenly_spread_patches() {
+        let five: Vec<usize> = (0..5).collect();
+        assert_eq!(Analysis::Bounded(20).pick(&five), five);
+        assert_eq!(Analysis::Full.pick(&five), five);
+        let hundred: Vec<usize> = (0..100).collect();
+        assert_eq!(Analysis::Bounded(4).pick(&hundred), vec![0, 33, 66, 99]);
+        let picked = Analysis::Bounded(20).pick(&hundred[..41]);
         assert_eq!(picked.len(), 20);
         assert!(picked.windows(2).all(|w| w[0] < w[1]), "{picked:?}");
-        assert!(*picked.last().unwrap() < 41);
-        assert_eq!(spread_patches(0, Analysis::Bounded(3)), Vec::<usize>::new());
+        assert_eq!((picked[0], *picked.last().unwrap()), (0, 40));
+        assert!(Analysis::Bounded(3).pick(&[]).is_empty());
     }
 
     #[test]

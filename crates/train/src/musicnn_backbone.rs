@@ -78,10 +78,7 @@ impl Backbone for MusicnnBackbone {
         }
         let log_mel = self.extractor.log_mel(samples);
         let starts = musicnn::patch_starts(log_mel.n_frames);
-        let chosen = match analysis {
-            Analysis::Full => starts,
-            Analysis::Bounded(n) => musicnn::spread_patches(&starts, n),
-        };
+        let chosen = analysis.pick(&starts);
         let (mut embeddings, mut tags) = (Vec::new(), Vec::new());
         for batch in chosen.chunks(MUSICNN_BATCH) {
             let x = musicnn::patches(

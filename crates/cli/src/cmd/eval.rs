@@ -208,10 +208,10 @@ struct Loaded {
 /// What scores tracks: a CNN/CRNN that reads log-mels, or a backbone with a genre head that
 /// reads the samples (its own front end).
 enum Classifier {
-    Net(ModelDir),
+    Net(Box<ModelDir>),
     Head {
         // A lock makes the model shareable with the decoding threads; only one thread runs it.
-        models: std::sync::Mutex<BackboneAndHead>,
+        models: Box<std::sync::Mutex<BackboneAndHead>>,
         name: PathBuf,
     },
 }
@@ -227,12 +227,12 @@ impl Classifier {
     /// `--model` as `scan` takes it: a CNN/CRNN directory, `cnn`, `musicnn`, a head directory.
     fn load(arg: &Path, device: DeviceKind) -> anyhow::Result<Self> {
         Ok(match ModelChoice::parse(Some(arg))? {
-            ModelChoice::ModelDir(dir) => {
-                Self::Net(ModelDir::load_on(&dir, device).map_err(|e| anyhow::anyhow!("{e}"))?)
-            }
-            ModelChoice::BuiltInCnn => Self::Net(crate::default_model::load(device)?),
+            ModelChoice::ModelDir(dir) => Self::Net(Box::new(
+                ModelDir::load_on(&dir, device).map_err(|e| anyhow::anyhow!("{e}"))?,
+            )),
+            ModelChoice::BuiltInCnn => Self::Net(Box::new(crate::default_model::load(device)?)),
             ModelChoice::Backbone { head } => Self::Head {
-                models: std::sync::Mutex::new(load_backbone_and_head(&head)?),
+                models: Box::new(std::sync::Mutex::new(load_backbone_and_head(&head)?)),
                 name: match &head {
                     HeadSource::Dir(dir) => dir.clone(),
                     other => PathBuf::from(other.describe()),
