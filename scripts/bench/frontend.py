@@ -19,6 +19,13 @@ Each timing is the best of --repeats runs after one warm-up (page cache warm for
 
 The `musicnn` preset (16 kHz, 512/256, 96 mels, log10(1 + 10000 x)) is listed in PRESETS; it is
 skipped with a note while the binary does not know it. Made with librosa 0.11.0, numpy 2.4.6.
+
+Figures (2026-12-03, `frontend` example, a 2-core VM shared with other builds: wall times vary by
+~20% between runs, so check them against callgrind instruction counts). GTZAN-mini, x librosa at 1 /
+2 jobs: librosa 4.2 / 7.5, choi 1.8 / 2.5, musicnn 1.9 / 3.5; 10-minute Opus 1.5-2.2 (one file, so
+2 jobs cannot help). For choi and musicnn libsoxr, the very resampler librosa calls, is 76% of
+musicrec's instructions, which caps them near 3x on one core; Opus is 75% libopus decoding. Each
+.npy is fsynced (musicrec-atomic): ~1.2 ms a file, which librosa's in-memory pass does not pay.
 """
 
 import os

@@ -193,19 +193,16 @@ pub(crate) const MAX_SAMPLE_MAGNITUDE: f32 = 1_048_576.0;
 
 /// Rejects audio holding a non-finite or absurdly large sample; see [`MAX_SAMPLE_MAGNITUDE`].
 pub(crate) fn check_sample_values(samples: &[f32]) -> Result<(), AudioError> {
-    // A branch-free fold over each chunk (NaN fails `<=`), so the common all-valid case
-    // vectorises; the position is only searched for once a bad chunk is known to exist.
-    const CHUNK: usize = 4096;
-    for (index, chunk) in samples.chunks(CHUNK).enumerate() {
-        let valid = chunk
-            .iter()
-            .fold(true, |ok, &x| ok & (x.abs() <= MAX_SAMPLE_MAGNITUDE));
-        if !valid {
+    if all_in_range(samples) {
+        return Ok(());
+    }
+    for (index, chunk) in samples.chunks(CHECK_CHUNK).enumerate() {
+        if !chunk_in_range(chunk) {
             let offset = chunk
                 .iter()
                 .position(|x| x.is_nan() || x.abs() > MAX_SAMPLE_MAGNITUDE)
                 .unwrap_or(0);
-            let at = index * CHUNK + offset;
+            let at = index * CHECK_CHUNK + offset;
             let value = chunk[offset];
             let what = if value.is_finite() {
                 format!("a sample of magnitude {:e}", value.abs())
@@ -218,6 +215,34 @@ pub(crate) fn check_sample_values(samples: &[f32]) -> Result<(), AudioError> {
         }
     }
     Ok(())
+}
+
+const CHECK_CHUNK: usize = 4096;
+
+/// A branch-free fold (NaN fails `<=`), so that the common all-valid case vectorises; the
+/// position of a bad sample is only searched for once one is known to exist.
+#[inline(always)]
+fn chunk_in_range(chunk: &[f32]) -> bool {
+    chunk
+        .iter()
+        .fold(true, |ok, &x| ok & (x.abs() <= MAX_SAMPLE_MAGNITUDE))
+}
+
+fn all_in_range(samples: &[f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { all_in_range_avx2(samples) };
+    }
+    samples.chunks(CHECK_CHUNK).all(chunk_in_range)
+}
+
+/// The same fold with 8 lanes (the build targets baseline x86-64): a pass over every decoded
+/// sample, 2% of the front end's time with SSE2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn all_in_range_avx2(samples: &[f32]) -> bool {
+    samples.chunks(CHECK_CHUNK).all(chunk_in_range)
 }
 
 /// Symphonia's codecs plus libopus, built once.

@@ -109,8 +109,9 @@ pub fn load_partial(
 
 fn resample_to(audio: Audio, target_sr: Option<u32>) -> Result<Audio, AudioError> {
     match target_sr {
+        // Decoded samples are already checked: skip `resample`'s own pass over them.
         Some(target) if target != audio.sample_rate => Ok(Audio {
-            samples: resample(&audio.samples, audio.sample_rate, target)?,
+            samples: resample::resample_checked(&audio.samples, audio.sample_rate, target)?,
             sample_rate: target,
             truncation: audio.truncation,
         }),

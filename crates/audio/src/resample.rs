@@ -35,6 +35,22 @@ fn soxr_len(input_len: usize, from_hz: u32, to_hz: u32) -> usize {
 /// Resamples mono `samples` from `from_hz` to `to_hz` as librosa's `soxr_hq` does; returns
 /// exactly [`resampled_len`] samples (soxr's rounded length, zero-padded to librosa's ceiling).
 pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, AudioError> {
+    if from_hz != 0 && to_hz != 0 && from_hz != to_hz {
+        // Guards callers that build samples themselves.
+        crate::decode::check_sample_values(samples).map_err(|_| {
+            AudioError::Resample("the input holds non-finite or absurdly large samples".into())
+        })?;
+    }
+    resample_checked(samples, from_hz, to_hz)
+}
+
+/// [`resample`] of samples already known to be finite and in range: decoded audio is checked by
+/// the decoder, and checking it again cost a pass over the whole signal.
+pub(crate) fn resample_checked(
+    samples: &[f32],
+    from_hz: u32,
+    to_hz: u32,
+) -> Result<Vec<f32>, AudioError> {
     if from_hz == 0 || to_hz == 0 {
         return Err(AudioError::Resample(format!(
             "sample rates must be positive (from {from_hz} Hz to {to_hz} Hz)"
@@ -47,10 +63,6 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, A
     if samples.is_empty() {
         return Ok(Vec::new());
     }
-    // Decoded audio is already checked; this guards callers that build samples themselves.
-    crate::decode::check_sample_values(samples).map_err(|_| {
-        AudioError::Resample("the input holds non-finite or absurdly large samples".into())
-    })?;
     let soxr_error = |err: soxr::Error| AudioError::Resample(AudioError::one_line(err));
     let mut resampler = Soxr::<Mono<f32>>::new_with_params(
         f64::from(from_hz),

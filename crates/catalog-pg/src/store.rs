@@ -639,6 +639,6 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_and_known() {
-        assert_eq!(known_schema_version(), 3);
+        assert_eq!(known_schema_version(), 4);
     }
 }

@@ -38,6 +38,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("schema.sql")).comment("v1: tracks, models, embeddings, users"),
         M::up(EXPERIMENT_SCHEMA).comment("v2: listening experiments"),
         M::up(REVISION_SCHEMA).comment("v3: change revision of tracks and embeddings"),
+        M::up(UPSTREAM_SCHEMA).comment("v4: songs of the Subsonic servers served as companion"),
     ])
 });
 
@@ -65,6 +66,21 @@ CREATE TRIGGER embeddings_update_revision AFTER UPDATE ON embeddings
 BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
 CREATE TRIGGER embeddings_delete_revision AFTER DELETE ON embeddings
 BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
+";
+
+/// v4: the songs of Subsonic servers musicrec is the companion of, and their catalog tracks. No
+/// foreign key to tracks: a purged track leaves a stale id that readers skip, and the next sync
+/// corrects it.
+const UPSTREAM_SCHEMA: &str = "
+CREATE TABLE upstream_songs (
+    upstream    TEXT    NOT NULL,             -- the server's URL and user
+    upstream_id TEXT    NOT NULL,
+    track_id    INTEGER,                      -- NULL: no catalog track matched
+    matched_by  TEXT,                         -- path or tags
+    song_json   TEXT    NOT NULL,             -- the server's Child object
+    synced_at   INTEGER NOT NULL,
+    PRIMARY KEY (upstream, upstream_id)
+);
 ";
 
 /// v2: listening experiments. Session items keep the track id *and* its path without a foreign

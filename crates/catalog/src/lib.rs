@@ -30,6 +30,7 @@ pub mod sql;
 mod store;
 mod tags;
 mod types;
+mod upstream;
 
 pub use blob::{decode_f32_le, encode_f32_le};
 pub use centroids::compute_genre_centroids;
@@ -46,6 +47,7 @@ pub use types::{
     Rating, ScanFailure, Track, TrackEmbedding, TrackId, TrackMatch, TrackSummary, TrackTags, User,
     UserId,
 };
+pub use upstream::{UpstreamSong, UpstreamStore, UpstreamSync};
 
 /// Marks a musicrec catalog: SQLite's `PRAGMA application_id`, and the row of PostgreSQL's
 /// `musicrec_catalog` table. The bytes "MREC".

@@ -221,6 +221,17 @@ pub trait CatalogStore: Send {
         None
     }
 
+    /// The songs of the Subsonic servers this catalog is the companion of, when this backend
+    /// keeps them.
+    fn upstream(&self) -> Option<&dyn crate::UpstreamStore> {
+        None
+    }
+
+    /// The upstream songs for writing, when this backend keeps them.
+    fn upstream_mut(&mut self) -> Option<&mut dyn crate::UpstreamStore> {
+        None
+    }
+
     /// Recomputes and stores the genre centroids of `model_id` from its current embeddings.
     fn recompute_genre_centroids(&mut self, model_id: &str) -> Result<Vec<GenreCentroid>> {
         let set = self.load_embeddings(model_id)?;

@@ -9,11 +9,14 @@ mod allocator;
 mod cmd;
 mod default_model;
 mod embedder;
+mod lookup;
 mod output;
+mod playlist;
 mod progress;
 mod report;
 mod store;
 mod table;
+mod upstream_args;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -65,6 +68,12 @@ enum Command {
     Stats(cmd::stats::Args),
     /// Recommend songs from the catalog that sound like the seed songs.
     Recommend(cmd::recommend::Args),
+    /// A longer playlist like the seed songs (or an M3U), varied, as M3U for a player.
+    Mix(cmd::mix::Args),
+    /// A playlist that moves step by step from one song to another.
+    Path(cmd::path::Args),
+    /// Keep an MPD queue going with songs like the ones it plays, or queue a mix (--mix K).
+    Mpd(cmd::mpd::Args),
     /// Find tracks in the catalog (and their ids) by artist, title, album or file name.
     Tracks(cmd::tracks::Args),
     /// Serve the web page, the JSON API and OpenSubsonic similar songs over the catalog.
@@ -101,6 +110,9 @@ fn main() -> std::process::ExitCode {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Recommend(args) => cmd::recommend::run(args),
+        Command::Mix(args) => cmd::mix::run(args),
+        Command::Path(args) => cmd::path::run(args),
+        Command::Mpd(args) => cmd::mpd::run(args),
         Command::Tracks(args) => cmd::tracks::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Quickstart(args) => cmd::quickstart::run(args),

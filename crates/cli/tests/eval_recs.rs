@@ -136,6 +136,11 @@ fn eval_recs_reports_every_row_on_unseen_tracks_and_refuses_seen_ones() {
         find("musicnn-msd", "method 1", "cosine") > expected + 0.3,
         "{stdout}"
     );
+    // The built-in genre head trained on some of these clips: no method 2 row for MusiCNN.
+    assert!(
+        rows.iter().all(|r| r["embedding"] != "musicnn-msd + head"),
+        "{stdout}"
+    );
     // Five-seed queries: seeds from the 6 train/validation clips per genre.
     let five = report["five_seed_rows"].as_array().unwrap();
     assert_eq!(five.len(), 8, "{five:?}");
@@ -337,5 +342,60 @@ fn eval_recs_on_interactions_names_its_data_and_content_beats_random() {
         assert!(!failed.status.success());
         let err = text(&failed.stderr);
         assert!(err.contains(needle), "{err}");
+    }
+}
+
+/// On clips that neither the built-in CNN nor the built-in genre head trained on (the test split
+/// of their manifest), MusiCNN gets a method 2 row: its embedding plus the head's genres.
+#[test]
+fn musicnn_with_the_built_in_head_gets_a_method_2_row_on_unseen_clips() {
+    let Some(data) = shared_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let built_in = include_str!("../../../models/default/data.csv");
+    let mut csv = String::from("path,label,split\n");
+    for line in built_in.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (label, split) = (fields[1], fields[4]);
+        if split == "test" && GENRES.contains(&label) {
+            let name = Path::new(fields[0]).file_name().unwrap().to_str().unwrap();
+            let clip = data.join("gtzan-mini").join(label).join(name);
+            csv.push_str(&format!("{},{label},test\n", clip.display()));
+        }
+    }
+    let manifest = dir.path().join("unseen.csv");
+    std::fs::write(&manifest, csv).unwrap();
+    let out = dir.path().join("eval");
+    let stdout = ok_stdout(
+        musicrec(&[
+            "eval-recs".as_ref(),
+            "--data".as_ref(),
+            manifest.as_os_str(),
+            "-k".as_ref(),
+            "3".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]),
+        "eval-recs",
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval-recs.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["seen"], false, "{stdout}");
+    let rows = report["rows"].as_array().unwrap();
+    let tracks = report["tracks"].as_u64().unwrap() as f64;
+    assert!(tracks >= 9.0, "{stdout}");
+    for metric in ["cosine", "euclidean", "pnorm:1"] {
+        let head = rows
+            .iter()
+            .find(|r| r["embedding"] == "musicnn-msd + head" && r["metric"] == metric)
+            .unwrap_or_else(|| panic!("no head row for {metric}: {stdout}"));
+        assert_eq!(head["method"], "method 2 (w=0.2, default)");
+        let p = head["precision"].as_f64().unwrap();
+        // Precision@3 over the tracks is a multiple of 1 / (3 x tracks), and far above chance.
+        let scaled = p * 3.0 * tracks;
+        assert!((scaled - scaled.round()).abs() < 1e-6, "{p}");
+        assert!(p > 0.6, "{metric}: {p}\n{stdout}");
     }
 }

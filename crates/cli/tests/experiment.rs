@@ -244,10 +244,26 @@ fn feedback_steers_recommendations_and_cf_and_hybrid_run() {
         stdout(&table)
     );
 
+    // A listener with no feedback yet gets the plain recommendations (issue 15's defect).
     fails(
         run(lib, &["recommend", "--user", "nobody"]),
-        "no user named \"nobody\"",
+        "nobody has liked nothing yet",
     );
+    let plain = run(lib, &["recommend", "--seed", &seed, "--format", "json"]);
+    let new_user = run(
+        lib,
+        &[
+            "recommend",
+            "--seed",
+            &seed,
+            "--user",
+            "nobody",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(new_user.status.success(), "{}", stderr(&new_user));
+    assert_eq!(stdout(&new_user), stdout(&plain));
     fails(
         run(lib, &["recommend", "--seed", &seed, "--method", "cf"]),
         "add --user",

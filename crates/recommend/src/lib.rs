@@ -18,7 +18,9 @@ mod from_catalog;
 mod index;
 mod kernels;
 mod metric;
+mod mix;
 pub mod offline;
+mod path;
 mod recommend;
 mod search;
 pub mod simulate;
@@ -34,6 +36,8 @@ pub use feedback::feedback_for_index;
 pub use from_catalog::index_from_embedding_set;
 pub use index::{CentroidKind, EmbeddingIndex, TrackMeta};
 pub use metric::Metric;
+pub use mix::DEFAULT_VARIETY;
+pub use path::{MAX_PATH_LEN, PathStep, SongPath};
 pub use recommend::{
     Feedback, GenreBlend, MAX_SEEDS, Method, RecommendRequest, Recommendations, Rocchio,
     SeedCombination,

@@ -243,6 +243,7 @@ async function recommend() {
   ]);
   renderRecs($("recs-similarity"), similarity);
   renderRecs($("recs-genre"), genre);
+  updateSaveButtons();
   state.recs = [similarity, genre]
     .filter((o) => o.status === "fulfilled")
     .flatMap((o) => o.value.tracks.map((t) => t.id));
@@ -275,6 +276,44 @@ function renderRecs(list, outcome) {
           onclick: () => rate(track, false) }, "⊘"))));
   }
   if (outcome.value.tracks.length === 0) list.append(el("li", { class: "hint" }, "Nothing left to recommend."));
+}
+
+// Companion mode: the recommendations can become a playlist on the user's Subsonic server.
+async function loadUpstream() {
+  try {
+    const up = await api("/api/upstream");
+    $("upstream-name").textContent = up.url;
+    $("upstream-save").hidden = false;
+  } catch (e) {
+    $("upstream-save").hidden = true;
+  }
+}
+
+function updateSaveButtons() {
+  for (const [button, list] of [["save-similarity", "recs-similarity"], ["save-genre", "recs-genre"]]) {
+    $(button).disabled = $(list).querySelectorAll("li[data-id]").length === 0;
+  }
+}
+
+async function saveToUpstream(list) {
+  const tracks = [...$(list).querySelectorAll("li[data-id]")].map((li) => Number(li.dataset.id));
+  const name = $("playlist-name").value.trim();
+  const message = $("save-message");
+  message.classList.remove("error");
+  if (!name) {
+    message.textContent = "Give the playlist a name.";
+    message.classList.add("error");
+    return;
+  }
+  message.textContent = "Saving…";
+  try {
+    const out = await api("/api/upstream/playlist", { method: "POST", body: { name, tracks } });
+    const skipped = out.skipped.length ? ` (${out.skipped.length} not on the server)` : "";
+    message.textContent = `${out.replaced ? "Replaced" : "Created"} playlist “${out.name}” with ${out.songs} songs${skipped}.`;
+  } catch (e) {
+    message.textContent = e.message;
+    message.classList.add("error");
+  }
 }
 
 async function rate(track, like) {
@@ -665,6 +704,9 @@ function start() {
   $("prev").addEventListener("click", () => search(state.page - 1));
   $("next").addEventListener("click", () => search(state.page + 1));
   $("recommend").addEventListener("click", recommend);
+  $("save-similarity").addEventListener("click", () => saveToUpstream("recs-similarity"));
+  $("save-genre").addEventListener("click", () => saveToUpstream("recs-genre"));
+  $("upstream-save").addEventListener("submit", (e) => e.preventDefault());
   $("mode-recommend").addEventListener("click", () => setMode("recommend"));
   $("mode-experiment").addEventListener("click", () => setMode("experiment"));
   $("exp-participant").addEventListener("input", updateExpStart);
@@ -684,7 +726,7 @@ function start() {
   });
   canvas.addEventListener("mouseleave", () => { tip.hidden = true; });
   canvas.addEventListener("click", (e) => { const p = pointAt(e); if (p) play(mapTrack(p)); });
-  loadStats().then(() => { search(1); loadMap(); loadRatings(); });
+  loadStats().then(() => { search(1); loadMap(); loadRatings(); loadUpstream(); });
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             token: std::env::var("MUSICREC_TOKEN").ok(),
             model: None,
             refresh_every: None,
+            upstream: None,
         },
     )?;
     Ok(())

@@ -3,7 +3,8 @@
 //! * the JSON API under `/api` ([`api`], the listening experiment in [`experiment`]), described
 //!   by an OpenAPI document generated from the handlers and the router itself at
 //!   `/api/openapi.json`;
-//! * OpenSubsonic-compatible similar-songs calls under `/rest` ([`subsonic`]);
+//! * OpenSubsonic-compatible similar-songs calls under `/rest` ([`subsonic`]), alone or in
+//!   companion mode in front of another Subsonic server ([`upstream`], `GET /api/upstream`);
 //! * the web page at `/` ([`page`]), its assets embedded at compile time; audio that browsers
 //!   cannot play is streamed as WAV converted on the fly ([`transcode`]).
 //!
@@ -30,6 +31,7 @@ pub mod page;
 pub mod state;
 pub mod subsonic;
 pub mod transcode;
+pub mod upstream;
 pub mod work;
 
 use std::net::SocketAddr;
@@ -57,6 +59,9 @@ pub use cf::CfCache;
 pub use error::ApiError;
 pub use methods::{MAX_K, MAX_SEEDS, MethodName};
 pub use state::{AppState, LoadedIndex};
+pub use upstream::{
+    CatalogSong, PlaylistPushed, Upstream, UpstreamConfig, UpstreamError, push_playlist,
+};
 pub use work::{WorkLimits, WorkPool};
 
 /// Largest request body accepted (JSON bodies are a few hundred bytes).
@@ -161,6 +166,8 @@ pub fn routes_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(experiment::create_session))
         .routes(routes!(experiment::get_session))
         .routes(routes!(experiment::record_response))
+        .routes(routes!(upstream::report))
+        .routes(routes!(upstream::playlist))
         .routes(routes!(subsonic::rest))
         .split_for_parts()
 }
@@ -245,6 +252,8 @@ pub struct ServeConfig {
     pub model: Option<String>,
     /// How often to check whether the catalog changed (`None`: only on `POST /api/reload`).
     pub refresh_every: Option<Duration>,
+    /// Companion mode: the Subsonic server to forward to and map songs of ([`upstream`]).
+    pub upstream: Option<UpstreamConfig>,
 }
 
 /// Why the server could not start or stopped.
@@ -252,6 +261,8 @@ pub struct ServeConfig {
 pub enum ServeError {
     #[error(transparent)]
     Access(#[from] AccessError),
+    #[error("--upstream: {0}")]
+    Upstream(#[from] UpstreamError),
     #[error("cannot load the catalog: {0}")]
     Catalog(ApiError),
     #[error("cannot listen on {addr}: {source}")]
@@ -266,7 +277,11 @@ pub enum ServeError {
 /// Serves `store` until Ctrl-C (builds its own tokio runtime; for a synchronous caller).
 pub fn run(store: Box<dyn CatalogStore>, config: ServeConfig) -> Result<(), ServeError> {
     let access = Access::for_bind(config.addr, config.token.clone())?;
-    let state = AppState::new(store, config.model.clone()).map_err(ServeError::Catalog)?;
+    let mut state = AppState::new(store, config.model.clone()).map_err(ServeError::Catalog)?;
+    let upstream = config.upstream.clone().map(Upstream::new).transpose()?;
+    if let Some(upstream) = &upstream {
+        state = state.with_upstream(upstream.clone());
+    }
     let limits = Limits::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -295,6 +310,14 @@ pub fn run(store: Box<dyn CatalogStore>, config: ServeConfig) -> Result<(), Serv
         );
         if let Some(every) = config.refresh_every {
             spawn_refresh(state.clone(), every);
+        }
+        if let Some(upstream) = upstream {
+            eprintln!(
+                "musicrec: companion of the Subsonic server at {} (user {}): /rest calls go there; reading its library...",
+                upstream.url(),
+                config.upstream.as_ref().map_or("", |u| u.user.as_str())
+            );
+            upstream.spawn_refresh(state.clone());
         }
         listen::serve(
             listener,

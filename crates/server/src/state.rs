@@ -11,6 +11,7 @@ use musicrec_recommend::{EmbeddingIndex, index_from_embedding_set};
 
 use crate::error::ApiError;
 use crate::map::MapData;
+use crate::upstream::Upstream;
 use crate::work::{WorkLimits, WorkPool};
 
 /// One model's embeddings as loaded from the catalog, with the index built over them.
@@ -83,6 +84,8 @@ pub struct AppState {
     inner: Arc<Inner>,
     /// Where catalog calls and computations run, bounded ([`WorkPool`]).
     work: Arc<WorkPool>,
+    /// Companion mode: the Subsonic server whose songs musicrec maps ([`Upstream`]).
+    upstream: Option<Arc<Upstream>>,
 }
 
 impl AppState {
@@ -99,7 +102,19 @@ impl AppState {
                 reload_lock: tokio::sync::Mutex::new(()),
             }),
             work: Arc::new(WorkPool::new(WorkLimits::default())),
+            upstream: None,
         })
+    }
+
+    /// The same state in companion mode of `upstream` (its `/rest` calls go there).
+    pub fn with_upstream(mut self, upstream: Arc<Upstream>) -> Self {
+        self.upstream = Some(upstream);
+        self
+    }
+
+    /// The upstream Subsonic server, in companion mode.
+    pub fn upstream(&self) -> Option<&Arc<Upstream>> {
+        self.upstream.as_ref()
     }
 
     /// The same state with its own work pool of `limits` (the catalog and index are shared).

@@ -606,6 +606,8 @@ async fn map_reload_and_openapi_document() {
             "/api/tracks",
             "/api/tracks/{id}",
             "/api/tracks/{id}/audio",
+            "/api/upstream",
+            "/api/upstream/playlist",
             "/rest/{call}",
         ]
     );

@@ -1015,3 +1015,103 @@ async fn search_seed_recommend_play_dislike_and_map_in_chromium() {
     client.close().await.unwrap();
     eprintln!("screenshots in {}", shots.display());
 }
+
+/// Companion mode in the page: in front of a real Supysonic, the page offers to save a list of
+/// recommendations as a playlist on that server; the playlist there holds the same songs in the
+/// same order, and saving the other list under the same name replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recommendation_list_becomes_a_playlist_on_the_subsonic_server_in_chromium() {
+    use musicrec_server::{Upstream, UpstreamConfig};
+    use musicrec_testkit::supysonic::{self, Supysonic};
+
+    let Some(gtzan) = gtzan_mini() else {
+        return;
+    };
+    if !browser_available() {
+        return;
+    }
+    let Some(python) = supysonic::python() else {
+        return;
+    };
+    let lib = common::Library::new(&gtzan, 2);
+    let server = {
+        let (python, music) = (python.clone(), lib.music.clone());
+        tokio::task::spawn_blocking(move || Supysonic::start(&python, &music))
+            .await
+            .unwrap()
+    };
+    let upstream = Upstream::new(UpstreamConfig {
+        url: server.url(),
+        user: supysonic::USER.into(),
+        password: supysonic::PASSWORD.into(),
+        refresh_every: Duration::from_secs(600),
+    })
+    .unwrap();
+    let state = lib.state().with_upstream(upstream.clone());
+    upstream.refresh(&state).await.unwrap();
+    let app = musicrec_server::app(state, Access::open());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (_driver, port) = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = connect(port, profile.path()).await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    wait_for(
+        &client,
+        "the save form (companion mode)",
+        "!document.getElementById('upstream-save').hidden && document.querySelectorAll('#results li[data-id]').length > 0",
+    )
+    .await;
+    click(&client, "#results .add-seed:not([disabled])").await;
+    click(&client, "#recommend").await;
+    wait_for(
+        &client,
+        "recommendations",
+        "document.querySelectorAll('#recs-genre li[data-id]').length > 0 && !document.getElementById('save-similarity').disabled",
+    )
+    .await;
+    let name = client.find(Locator::Css("#playlist-name")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("page mix").await.unwrap();
+
+    // The playlist's songs, as catalog ids, read from Supysonic itself.
+    let playlist = |server: &Supysonic| -> Vec<i64> {
+        let lists = server.call("getPlaylists", &[]);
+        let id = lists["playlists"]["playlist"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "page mix")
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .expect("the playlist is on the server");
+        let list = server.call("getPlaylist", &[("id", &id)]);
+        let entries = match &list["playlist"]["entry"] {
+            Value::Array(items) => items.clone(),
+            Value::Object(one) => vec![Value::Object(one.clone())],
+            _ => Vec::new(),
+        };
+        let mapping = upstream.mapping();
+        entries
+            .iter()
+            .map(|e| mapping.catalog_id(e["id"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    for (button, list, verb) in [
+        ("save-similarity", "recs-similarity", "Created"),
+        ("save-genre", "recs-genre", "Replaced"),
+    ] {
+        let expected = ids(&client, list).await;
+        click(&client, &format!("#{button}")).await;
+        wait_for(
+            &client,
+            verb,
+            &format!(
+                "document.getElementById('save-message').textContent.startsWith('{verb} playlist')"
+            ),
+        )
+        .await;
+        assert_eq!(playlist(&server), expected, "{list}");
+    }
+}

@@ -18,7 +18,7 @@ use std::time::Instant;
 use crate::synthetic as small;
 use musicrec_catalog::{
     CatalogError, CatalogStore, DECOY_ORIGIN, FileFacts, ModelInfo, NewStudy, Rating, ScanUpdate,
-    SessionItem, TrackEmbedding, TrackId, TrackMatch, TrackTags,
+    SessionItem, TrackEmbedding, TrackId, TrackMatch, TrackTags, UpstreamSong, UpstreamSync,
 };
 
 /// Opens the catalog under test (again): every call is a new connection to the same catalog.
@@ -42,7 +42,8 @@ macro_rules! catalog_contract_tests {
             bad_input_is_refused_and_nothing_recorded_is_lost,
             simulated_studies_take_only_simulated_sessions,
             all_feedback_lists_every_users_latest_ratings,
-            concurrent_writers_never_give_a_participant_two_sessions_or_a_name_two_studies
+            concurrent_writers_never_give_a_participant_two_sessions_or_a_name_two_studies,
+            upstream_songs_sync_in_place_per_server_and_leave_the_revision_alone
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {
@@ -852,4 +853,105 @@ pub fn concurrent_writers_never_give_a_participant_two_sessions_or_a_name_two_st
         won
     );
     assert_eq!(ex.studies().unwrap().len(), 2);
+}
+
+fn upstream_song(
+    id: &str,
+    track: Option<i64>,
+    matched_by: Option<&str>,
+    title: &str,
+) -> UpstreamSong {
+    UpstreamSong {
+        upstream_id: id.to_owned(),
+        track: track.map(TrackId),
+        matched_by: matched_by.map(str::to_owned),
+        song_json: format!(r#"{{"id":"{id}","title":"{title}"}}"#),
+    }
+}
+
+/// A Subsonic server's songs are stored per server and synced in place: a renamed song keeps
+/// its row, a song gone upstream goes, nothing is duplicated, a bad list changes nothing, and
+/// the rows survive reopening. Syncing is not a change of tracks: the revision stays.
+pub fn upstream_songs_sync_in_place_per_server_and_leave_the_revision_alone(open: &Open) {
+    let mut store = store_with(open, 3);
+    let ids: Vec<i64> = store
+        .search("", 0, 10)
+        .unwrap()
+        .items
+        .iter()
+        .map(|t| t.id.0)
+        .collect();
+    let revision = store.revision().unwrap();
+    let (a, b) = ("http://music.local:4533 alice", "http://other:4040 bob");
+    let first = vec![
+        upstream_song("s1", Some(ids[0]), Some("path"), "One"),
+        upstream_song("s2", None, None, "Two"),
+        upstream_song("s3", Some(ids[1]), Some("tags"), "Three"),
+    ];
+    let upstream = store
+        .upstream_mut()
+        .expect("this backend keeps upstream songs");
+    let sync = upstream.sync_upstream_songs(a, &first).unwrap();
+    assert_eq!(
+        sync,
+        UpstreamSync {
+            added: 3,
+            ..UpstreamSync::default()
+        }
+    );
+    upstream
+        .sync_upstream_songs(
+            b,
+            &[upstream_song("s1", Some(ids[2]), Some("path"), "Else")],
+        )
+        .unwrap();
+    // A list with an id twice is refused whole.
+    let twice = [
+        upstream_song("s9", None, None, "x"),
+        upstream_song("s9", None, None, "y"),
+    ];
+    assert!(matches!(
+        upstream.sync_upstream_songs(a, &twice),
+        Err(CatalogError::Invalid(_))
+    ));
+    drop(store);
+
+    let mut store = open();
+    assert_eq!(store.upstream().unwrap().upstream_songs(a).unwrap(), first);
+    // s1 unchanged, s2 now matched, s3 renamed upstream, s3's old row not duplicated, s4 new,
+    // and a song gone upstream (none here besides) removed.
+    let second = vec![
+        upstream_song("s1", Some(ids[0]), Some("path"), "One"),
+        upstream_song("s2", Some(ids[2]), Some("tags"), "Two"),
+        upstream_song("s3", Some(ids[1]), Some("tags"), "Three (remastered)"),
+        upstream_song("s4", None, None, "Four"),
+    ];
+    let sync = store
+        .upstream_mut()
+        .unwrap()
+        .sync_upstream_songs(a, &second)
+        .unwrap();
+    assert_eq!(
+        sync,
+        UpstreamSync {
+            added: 1,
+            updated: 2,
+            removed: 0,
+            unchanged: 1
+        }
+    );
+    let sync = store
+        .upstream_mut()
+        .unwrap()
+        .sync_upstream_songs(a, &second[1..])
+        .unwrap();
+    assert_eq!(sync.removed, 1);
+    assert_eq!(sync.unchanged, 3);
+    let stored = store.upstream().unwrap().upstream_songs(a).unwrap();
+    assert_eq!(stored, second[1..]);
+    // The other server's songs are its own.
+    let other = store.upstream().unwrap().upstream_songs(b).unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].track, Some(TrackId(ids[2])));
+    assert_eq!(store.revision().unwrap(), revision);
 }

@@ -804,6 +804,14 @@ impl<S: SqlStore + 'static> CatalogStore for S {
     fn experiments_mut(&mut self) -> Option<&mut dyn ExperimentStore> {
         Some(self)
     }
+
+    fn upstream(&self) -> Option<&dyn crate::UpstreamStore> {
+        Some(self)
+    }
+
+    fn upstream_mut(&mut self) -> Option<&mut dyn crate::UpstreamStore> {
+        Some(self)
+    }
 }
 
 fn user_from_row(r: &dyn SqlRow) -> Result<User> {

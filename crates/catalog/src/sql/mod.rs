@@ -19,6 +19,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod experiment;
+pub(crate) mod upstream;
 
 use std::borrow::Cow;
 use std::path::Path;

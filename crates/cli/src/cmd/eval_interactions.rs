@@ -52,7 +52,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<ExitCode> {
         );
     }
     let store = crate::store::open_existing(options.db)?;
-    let model_id = super::recommend::choose_model(store.as_ref(), options.model)?;
+    let model_id = crate::lookup::choose_model(store.as_ref(), options.model)?;
     let set = store.load_embeddings(&model_id)?;
     if set.len() < 2 {
         bail!(

@@ -313,6 +313,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "none" => None,
         name => Some(backbone_embeddings(name, &kept)?),
     };
+    // Method 2 on the backbone: the built-in genre head's probabilities, when it fits the
+    // backbone and never trained on the evaluated tracks.
+    let backbone_genres = match &backbone {
+        Some((_, dim, embeddings)) => {
+            let evaluated_kept: Vec<&Entry> = kept.iter().map(|(e, _)| *e).collect();
+            built_in_head_probabilities(&args.backbone, &evaluated_kept, *dim, embeddings)?
+        }
+        None => None,
+    };
 
     let mut rows = Vec::new();
     let filters: Vec<Option<&[String]>> = if has_artists {
@@ -364,6 +373,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 };
                 let r = request_precision_at_k(&tracks, args.k, &request)?;
                 rows.push(row(name, "method 1".into(), &r));
+                if let Some((genres, probabilities)) = &backbone_genres {
+                    let tracks = LabelledTracks {
+                        genre_probs: Some((genres, probabilities)),
+                        ..tracks
+                    };
+                    let mut with_genres = request.clone();
+                    with_genres.method = Method::SimilarityAndGenre(GenreBlend::default());
+                    let r = request_precision_at_k(&tracks, args.k, &with_genres)?;
+                    rows.push(row(
+                        &format!("{name} + head"),
+                        format!(
+                            "method 2 (w={}, default)",
+                            GenreBlend::default().genre_weight
+                        ),
+                        &r,
+                    ));
+                }
             }
             let r = request_precision_at_k(&mfcc_tracks, args.k, &request)?;
             rows.push(row("mfcc", "method 1".into(), &r));
@@ -550,6 +576,69 @@ fn backbone_embeddings(
         flat.extend(e?);
     }
     Ok((backbone_name, dim, flat))
+}
+
+/// The built-in genre head's probabilities (genres, flattened rows) of the backbone's
+/// `embeddings` of the evaluated tracks: `None`, with a note, when the head does not fit this
+/// backbone or trained on some of the evaluated tracks (its training clips are known from the
+/// compiled-in manifest it records).
+fn built_in_head_probabilities(
+    backbone: &str,
+    evaluated: &[&Entry],
+    dim: usize,
+    embeddings: &[f32],
+) -> anyhow::Result<Option<(Vec<String>, Vec<f32>)>> {
+    use crate::default_model::{
+        BackboneKind, GENRE_HEAD_CONFIG, GENRE_HEAD_NAME, GENRE_HEAD_WEIGHTS, TRAINING_MANIFEST,
+    };
+    let head = musicrec_train::Head::from_bytes(
+        Path::new(GENRE_HEAD_NAME),
+        GENRE_HEAD_CONFIG,
+        GENRE_HEAD_WEIGHTS,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = head.config();
+    if BackboneKind::parse(backbone)?.id()? != config.backbone_id {
+        return Ok(None);
+    }
+    let training = &config.training;
+    if blake3::hash(TRAINING_MANIFEST).to_hex().as_str() != training.manifest_blake3 {
+        eprintln!(
+            "note: no method 2 row for {backbone}: {GENRE_HEAD_NAME} records another training manifest"
+        );
+        return Ok(None);
+    }
+    let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let copy = temp.path().join("data.csv");
+    std::fs::write(&copy, TRAINING_MANIFEST).context("cannot write the built-in manifest")?;
+    let manifest = Manifest::read(&copy).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let trained: HashSet<(String, String)> = manifest
+        .entries
+        .iter()
+        .filter(|e| {
+            e.split
+                .is_some_and(|s| training.splits.iter().any(|t| t == s.as_str()))
+        })
+        .map(track_key)
+        .collect();
+    let seen = evaluated
+        .iter()
+        .filter(|e| trained.contains(&track_key(e)))
+        .count();
+    if seen > 0 {
+        eprintln!(
+            "note: no method 2 row for {backbone}: {GENRE_HEAD_NAME} trained on {seen} of the evaluated tracks"
+        );
+        return Ok(None);
+    }
+    let mut probabilities = Vec::with_capacity(evaluated.len() * config.genres.len());
+    for row in embeddings.chunks(dim) {
+        probabilities.extend(
+            head.probabilities(row)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
+    Ok(Some((config.genres.clone(), probabilities)))
 }
 
 /// Each dimension scaled to mean 0 and standard deviation 1 over the tracks (a constant

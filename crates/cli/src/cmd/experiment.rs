@@ -17,7 +17,7 @@ use musicrec_recommend::experiment::participant_shuffle_seed;
 use musicrec_recommend::simulate::{ListenerSpec, simulate_study};
 use musicrec_recommend::{StudyMethod, analyze_study, index_from_embedding_set, plan_session};
 
-use crate::cmd::recommend::{choose_model, resolve_seed, resolve_track};
+use crate::lookup::{choose_model, resolve_seed, resolve_track};
 
 /// Listening experiments: blind sessions with decoys, ratings, analysis, simulation.
 #[derive(clap::Subcommand, Debug)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use musicrec_catalog::Rating;
 
-use crate::cmd::recommend::resolve_track;
+use crate::lookup::resolve_track;
 
 /// Record that a user likes or dislikes a song.
 #[derive(clap::Args, Debug)]

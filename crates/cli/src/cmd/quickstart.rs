@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
-    crate::cmd::recommend::check_seed_count(args.seeds.len())?;
+    crate::lookup::check_seed_count(args.seeds.len())?;
     if !args.dir.is_dir() {
         bail!(
             "{} is not a folder{}",
@@ -133,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let mut ids = Vec::new();
         for query in &args.seeds {
-            let id = crate::cmd::recommend::resolve_seed(store.as_ref(), &set, query)?;
+            let id = crate::lookup::resolve_seed(store.as_ref(), &set, query)?;
             if !ids.contains(&id) {
                 ids.push(id);
             }

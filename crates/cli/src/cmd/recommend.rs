@@ -2,22 +2,21 @@
 //! in the catalog (path, id, or "artist - title"), the model's stored embeddings are loaded in one
 //! query, and `musicrec_recommend` ranks them; this module only resolves, reports and formats.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use musicrec_catalog::{CatalogStore, EmbeddingSet, Track, TrackId, TrackMatch};
+use musicrec_catalog::{CatalogStore, EmbeddingSet, TrackId};
 use musicrec_recommend::cf::{
     CfModel, CfParams, DEFAULT_HYBRID_WEIGHT, Ranker, interactions_from_catalog, rank_for_user,
 };
 use musicrec_recommend::{
-    EmbeddingIndex, GenreBlend, Hit, MAX_SEEDS, Method, Metric, RecommendRequest, Rocchio,
-    feedback_for_index,
+    EmbeddingIndex, GenreBlend, Hit, Method, Metric, RecommendRequest, Rocchio, feedback_for_index,
 };
 use serde::Serialize;
 
-use crate::embedder::ModelChoice;
-use crate::table::{Align, Column, Fit};
+use crate::lookup::{Embeddings, check_seed_count, resolve_seed};
+use crate::playlist::{Song, m3u, print_ranked};
 
 /// Recommend songs similar to seed songs from the scanned library.
 #[derive(clap::Args, Debug)]
@@ -36,7 +35,9 @@ Examples:
   musicrec recommend --seed \"Miles Davis - So What\" --method genre --format m3u > mix.m3u
   musicrec recommend --seed 12 --seed 40 --metric pnorm:1 --max-per-artist 1 --format json
   musicrec recommend --user ann -k 10                  # seeded by ann's likes
-  musicrec recommend --user ann --method hybrid -k 10  # plus what similar listeners liked")]
+  musicrec recommend --user ann --method hybrid -k 10  # plus what similar listeners liked
+  MUSICREC_UPSTREAM_PASSWORD=... musicrec recommend --seed 12 -k 10 \\
+      --to-upstream-playlist \"Like 12\" --upstream http://nas:4533 --upstream-user me")]
 pub struct Args {
     /// A seed song (repeat for several). Optional with --user: their liked songs seed it.
     #[arg(long = "seed", value_name = "TRACK", required_unless_present = "user")]
@@ -74,6 +75,12 @@ pub struct Args {
     /// Output: table, json, or m3u (a playlist of absolute paths).
     #[arg(long, default_value = "table", value_parser = ["table", "json", "m3u"])]
     format: String,
+    /// With --format m3u: write paths relative to this folder (e.g. the playlist's own folder,
+    /// or the music folder a player knows), not absolute.
+    #[arg(long, value_name = "DIR")]
+    base: Option<PathBuf>,
+    #[command(flatten)]
+    upstream: crate::upstream_args::UpstreamPlaylistArgs,
 }
 
 fn parse_metric(text: &str) -> Result<Metric, String> {
@@ -82,21 +89,8 @@ fn parse_metric(text: &str) -> Result<Metric, String> {
 
 #[derive(Serialize)]
 struct Output {
-    seeds: Vec<Entry>,
-    recommendations: Vec<Entry>,
-}
-
-#[derive(Serialize)]
-struct Entry {
-    id: i64,
-    path: PathBuf,
-    artist: Option<String>,
-    title: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    score: Option<f32>,
-    genre: Option<String>,
-    #[serde(skip)]
-    duration_secs: Option<f64>,
+    seeds: Vec<Song>,
+    recommendations: Vec<Song>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -104,15 +98,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("-k must be at least 1");
     }
     check_seed_count(args.seeds.len())?;
-    let store = crate::store::open_existing(args.db.as_deref())?;
-    let model_id = choose_model(store.as_ref(), args.model.as_deref())?;
-    let set = store.load_embeddings(&model_id)?;
-    if set.is_empty() {
-        bail!(
-            "the catalog has no track embedded with model {model_id}: run `{}`",
-            scan_hint(args.model.as_deref())
-        );
-    }
+    // A missing --upstream, user or password is reported before anything is printed.
+    args.upstream.config()?;
+    let Embeddings {
+        store,
+        model_id,
+        set,
+        index,
+    } = Embeddings::load(args.db.as_deref(), args.model.as_deref())?;
 
     let mut seed_ids: Vec<TrackId> = Vec::new();
     for query in &args.seeds {
@@ -122,32 +115,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let index = musicrec_recommend::index_from_embedding_set(&set)
-        .context("stored embeddings do not form a valid index")?;
     let collaborative = matches!(args.method.as_str(), "cf" | "hybrid");
     let mut scoring = describe_scoring(&args);
     let tracks = match &args.user {
         Some(name) => {
-            let user = store.user_by_name(name)?.with_context(|| {
-                format!(
-                    "no user named {:?} in this catalog: record a like first with `musicrec feedback --user {} --track T --like`",
-                    name.trim(),
-                    name.trim()
-                )
-            })?;
-            let (feedback, skipped) =
-                feedback_for_index(&store.feedback(user.id)?, &index, Rocchio::default());
+            // A listener with no feedback yet (no user row) gets the plain recommendations.
+            let name = name.trim();
+            let stored = match store.user_by_name(name)? {
+                Some(user) => store.feedback(user.id)?,
+                None => Vec::new(),
+            };
+            let (feedback, skipped) = feedback_for_index(&stored, &index, Rocchio::default());
             if !collaborative && (!feedback.liked.is_empty() || !feedback.disliked.is_empty()) {
                 let r = feedback.rocchio;
                 scoring.push_str(&format!(
                     "; with {}'s likes: seeds + {} x liked - {} x disliked, may exceed 1",
-                    user.name, r.liked_weight, r.disliked_weight
+                    name, r.liked_weight, r.disliked_weight
                 ));
             }
             if skipped > 0 {
                 eprintln!(
                     "note: {skipped} of {}'s rated songs have no embedding from model {model_id} and are not used",
-                    user.name
+                    name
                 );
             }
             if collaborative {
@@ -155,20 +144,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 anchors.extend(&feedback.liked);
                 let mut exclude = anchors.clone();
                 exclude.extend(&feedback.disliked);
-                collaborative_hits(
-                    store.as_ref(),
-                    &index,
-                    &args,
-                    &user.name,
-                    &anchors,
-                    &exclude,
-                )?
+                collaborative_hits(store.as_ref(), &index, &args, name, &anchors, &exclude)?
             } else {
                 if seed_ids.is_empty() {
                     if feedback.liked.is_empty() {
                         bail!(
                             "user {} has liked nothing yet: give --seed, or like songs with `musicrec feedback`",
-                            user.name
+                            name
                         );
                     }
                     seed_ids = feedback.liked.iter().map(|&id| TrackId(id)).collect();
@@ -190,22 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?,
     };
 
-    let entry = |id: TrackId, score: Option<f32>| -> anyhow::Result<Entry> {
-        let row = set
-            .row_of(id)
-            .with_context(|| format!("track {id} vanished from the embedding set"))?;
-        let track = &set.tracks[row];
-        let duration_secs = store.track(id)?.and_then(|t| t.duration_secs);
-        Ok(Entry {
-            id: id.0,
-            path: track.path.clone(),
-            artist: track.artist.clone(),
-            title: track.title.clone(),
-            score,
-            genre: set.top_genre(row).map(|g| set.model.genres[g].clone()),
-            duration_secs,
-        })
-    };
+    let entry = |id: TrackId, score: Option<f32>| Song::of(store.as_ref(), &set, id, score);
     let output = Output {
         seeds: seed_ids
             .iter()
@@ -218,26 +185,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match args.format.as_str() {
         "json" => outln!("{}", serde_json::to_string_pretty(&output)?)?,
-        "m3u" => out!("{}", m3u(&output.recommendations))?,
+        "m3u" => out!("{}", m3u(&output.recommendations, args.base.as_deref())?)?,
         _ => print_table(&output, &model_id, &scoring)?,
     }
+    args.upstream
+        .push(store.as_ref(), &output.recommendations)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// At most [`MAX_SEEDS`] seeds, the JSON API's limit too.
-pub(crate) fn check_seed_count(seeds: usize) -> anyhow::Result<()> {
-    if seeds > MAX_SEEDS {
-        bail!("{seeds} seeds given: at most {MAX_SEEDS} (the web API takes as many)");
-    }
-    Ok(())
-}
-
-/// The scan command to suggest: the built-in model needs no `--model`.
-fn scan_hint(model: Option<&Path>) -> String {
-    match model {
-        Some(dir) => format!("musicrec scan DIR --model {}", dir.display()),
-        None => "musicrec scan DIR".to_owned(),
-    }
 }
 
 /// How the scores were made, for the table's header line.
@@ -335,176 +288,11 @@ fn collaborative_hits(
     Ok(hits)
 }
 
-/// The model whose embeddings to use: `--model`'s id (which must have been scanned into this
-/// catalog), else the default model's when the catalog holds it, else the catalog's only model,
-/// else the one with the most embedded tracks.
-pub(crate) fn choose_model(
-    store: &dyn CatalogStore,
-    model_dir: Option<&Path>,
-) -> anyhow::Result<String> {
-    let known = store.model_ids()?;
-    if let Some(dir) = model_dir {
-        let id = ModelChoice::parse(Some(dir))?.model_id()?;
-        if !known.contains(&id) {
-            bail!(
-                "model {} (id {id}) was never used to scan this catalog{}: run `musicrec scan DIR --model {}` first",
-                dir.display(),
-                if known.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (it holds embeddings of {})", known.join(", "))
-                },
-                dir.display()
-            );
-        }
-        return Ok(id);
-    }
-    let built_in = ModelChoice::parse(None)?.model_id()?;
-    if known.contains(&built_in) {
-        return Ok(built_in);
-    }
-    match known.len() {
-        0 => bail!("the catalog is empty: run `musicrec scan DIR` first"),
-        1 => Ok(known[0].clone()),
-        _ => {
-            // The catalog API does not expose registration times, so "most embedded tracks"
-            // stands in for "the one in use"; the note says which was taken.
-            let stats = store.stats()?;
-            let best = stats
-                .models
-                .iter()
-                .max_by_key(|m| m.embedded_tracks)
-                .map(|m| m.model_id.clone())
-                .context("the catalog lists models but has no statistics for them")?;
-            eprintln!(
-                "note: the catalog holds {} models ({}); using {best} (most embedded tracks); pass --model to choose",
-                known.len(),
-                known.join(", ")
-            );
-            Ok(best)
-        }
-    }
-}
-
-/// A track as typed (`what` names it in messages: "seed", "track"): a catalog id, a file path,
-/// or "artist - title" / title text. Ambiguous text is an error listing the candidates.
-pub(crate) fn resolve_track(
-    store: &dyn CatalogStore,
-    query: &str,
-    what: &str,
-) -> anyhow::Result<Track> {
-    let trimmed = query.trim();
-    if trimmed.is_empty() {
-        bail!("empty {what}");
-    }
-    if let Ok(id) = trimmed.parse::<i64>()
-        && let Some(track) = store.track(TrackId(id))?
-    {
-        return Ok(track);
-    }
-    let on_disk = Path::new(trimmed);
-    if on_disk.exists() {
-        let canonical = std::fs::canonicalize(on_disk)
-            .with_context(|| format!("cannot resolve {what} path {trimmed}"))?;
-        return match store.track_by_path(&canonical)? {
-            Some(found) => Ok(found),
-            None => bail!(
-                "{what} {trimmed} is not in the catalog: run `musicrec scan` on its folder first"
-            ),
-        };
-    }
-    match store.find_track(trimmed)? {
-        TrackMatch::Found(track) => Ok(*track),
-        TrackMatch::Ambiguous(candidates) => {
-            let listed: String = candidates
-                .iter()
-                .take(10)
-                .map(|t| {
-                    format!(
-                        "\n  {:>6}  {}  ({})",
-                        t.id,
-                        t.display_name(),
-                        t.path.display()
-                    )
-                })
-                .collect();
-            bail!(
-                "{what} '{trimmed}' matches {} tracks; give one's id (`musicrec tracks '{trimmed}'` \
-                 lists them all):{listed}{}",
-                if candidates.len() > 10 {
-                    "more than 10".to_owned()
-                } else {
-                    candidates.len().to_string()
-                },
-                if candidates.len() > 10 { "\n  ..." } else { "" }
-            );
-        }
-        TrackMatch::NotFound => bail!(
-            "no track in the catalog matches {what} '{trimmed}' (give a path, a catalog id, or \"artist - title\")"
-        ),
-    }
-}
-
-/// A seed as typed, which must have an embedding from the set's model.
-pub(crate) fn resolve_seed(
-    store: &dyn CatalogStore,
-    set: &EmbeddingSet,
-    query: &str,
-) -> anyhow::Result<TrackId> {
-    let track = resolve_track(store, query, "seed")?;
-    if set.row_of(track.id).is_none() {
-        bail!(
-            "seed {} ({}) has no embedding from model {}{}",
-            track.display_name(),
-            track.path.display(),
-            set.model_id,
-            if track.missing_since.is_some() {
-                ": its file was missing at the last scan"
-            } else {
-                ": rescan its folder with this model"
-            }
-        );
-    }
-    Ok(track.id)
-}
-
-fn display(entry: &Entry) -> String {
-    match (&entry.artist, &entry.title) {
-        (Some(artist), Some(title)) => format!("{artist} - {title}"),
-        _ => entry
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| entry.path.display().to_string()),
-    }
-}
-
-/// Extended M3U: `#EXTINF:<seconds>,<artist - title>` then the absolute path.
-fn m3u(entries: &[Entry]) -> String {
-    let mut out = String::from("#EXTM3U\n");
-    for entry in entries {
-        let secs = entry.duration_secs.map_or(-1, |d| d.round() as i64);
-        out.push_str(&format!("#EXTINF:{secs},{}\n", display(entry)));
-        out.push_str(&format!("{}\n", entry.path.display()));
-    }
-    out
-}
-
-/// The columns of `recommend`'s table.
-const TABLE: [Column; 6] = [
-    Column::new("#", Align::Right, Fit::Fixed),
-    Column::new("id", Align::Right, Fit::Fixed),
-    Column::new("score", Align::Right, Fit::Fixed),
-    Column::new("genre", Align::Left, Fit::Fixed),
-    Column::new("song", Align::Left, Fit::CutEnd),
-    Column::new("path", Align::Left, Fit::CutStart),
-];
-
 fn print_table(output: &Output, model_id: &str, scoring: &str) -> anyhow::Result<()> {
     let seeds: Vec<String> = output
         .seeds
         .iter()
-        .map(|s| format!("{} [id {}]", display(s), s.id))
+        .map(|s| format!("{} [id {}]", s.name(), s.id))
         .collect();
     let seeds = if seeds.is_empty() {
         "(none)".to_owned()
@@ -512,23 +300,5 @@ fn print_table(output: &Output, model_id: &str, scoring: &str) -> anyhow::Result
         seeds.join(", ")
     };
     outln!("seeds: {seeds}  (model {model_id}, {scoring})")?;
-    let rows: Vec<Vec<String>> = output
-        .recommendations
-        .iter()
-        .enumerate()
-        .map(|(rank, entry)| {
-            vec![
-                (rank + 1).to_string(),
-                entry.id.to_string(),
-                format!("{:.4}", entry.score.unwrap_or(f32::NAN)),
-                entry.genre.clone().unwrap_or_else(|| "-".to_owned()),
-                display(entry),
-                entry.path.display().to_string(),
-            ]
-        })
-        .collect();
-    for line in crate::table::render(&TABLE, &rows, crate::table::output_width()) {
-        outln!("{line}")?;
-    }
-    Ok(())
+    print_ranked(&output.recommendations)
 }

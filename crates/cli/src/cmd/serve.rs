@@ -16,10 +16,22 @@ Binds 127.0.0.1 by default. Any other address needs a token (--token or MUSICREC
 every /api and /rest call must carry: `Authorization: Bearer TOKEN` or `?token=TOKEN` (Subsonic \
 clients: the token as password). A token has at least 16 characters; `musicrec serve --new-token` prints a random one. Open the page with http://HOST:PORT/?token=TOKEN (the page then keeps it for the tab and removes it from the address bar), or open http://HOST:PORT/ and enter it once.
 
+Companion mode (--upstream): musicrec sits in front of your Subsonic server (Navidrome, Supysonic, \
+...) holding the same music, scanned into the catalog. Point your player at musicrec with your \
+account on that server: every call is forwarded to it (browsing, search, streaming, cover art, \
+playlists), and getSimilarSongs, getSimilarSongs2, getSonicSimilarTracks and findSonicPath are \
+answered by musicrec with that server's songs. musicrec reads the server's library at start and \
+every --upstream-refresh-mins as --upstream-user (password in MUSICREC_UPSTREAM_PASSWORD) and \
+matches its songs to catalog tracks by path, else by artist, title and duration; GET /api/upstream \
+lists the songs it could not match. The matching is kept in the catalog, so a restart answers at \
+once. Players' /rest calls are then checked by that server (their own \
+account there), not against --token; /api calls still need the token. Only http:// upstreams.
+
 Examples:
   musicrec serve
   musicrec serve --db ~/music.db --addr localhost:9000
-  MUSICREC_TOKEN=$(musicrec serve --new-token) musicrec serve --addr 0.0.0.0:8080")]
+  MUSICREC_TOKEN=$(musicrec serve --new-token) musicrec serve --addr 0.0.0.0:8080
+  MUSICREC_UPSTREAM_PASSWORD=... musicrec serve --upstream http://localhost:4533 --upstream-user me")]
 pub struct Args {
     /// Catalog database [default: the platform data folder's musicrec/catalog.db].
     #[arg(long, value_name = "FILE")]
@@ -40,6 +52,38 @@ pub struct Args {
     /// Seconds between checks for a changed catalog (0: only on POST /api/reload).
     #[arg(long, default_value_t = 30)]
     refresh_secs: u64,
+    /// Companion mode: the Subsonic server to sit in front of, as http://HOST:PORT (see below).
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// The user musicrec reads the upstream's library as; its password comes from the
+    /// environment variable MUSICREC_UPSTREAM_PASSWORD, never the command line.
+    #[arg(long, value_name = "USER", env = "MUSICREC_UPSTREAM_USER")]
+    upstream_user: Option<String>,
+    /// Minutes between reads of the upstream's library (songs added there are matched then).
+    #[arg(long, value_name = "MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    upstream_refresh_mins: u64,
+}
+
+/// The companion-mode settings, if --upstream is given.
+fn upstream_config(args: &Args) -> anyhow::Result<Option<musicrec_server::UpstreamConfig>> {
+    let Some(url) = &args.upstream else {
+        return Ok(None);
+    };
+    let user = args
+        .upstream_user
+        .clone()
+        .context("--upstream needs --upstream-user (or MUSICREC_UPSTREAM_USER)")?;
+    let password = std::env::var("MUSICREC_UPSTREAM_PASSWORD").map_err(|_| {
+        anyhow::anyhow!(
+            "--upstream needs the upstream password in the environment variable MUSICREC_UPSTREAM_PASSWORD"
+        )
+    })?;
+    Ok(Some(musicrec_server::UpstreamConfig {
+        url: url.clone(),
+        user,
+        password,
+        refresh_every: Duration::from_secs(60 * args.upstream_refresh_mins),
+    }))
 }
 
 /// `IP:PORT`, or `HOST:PORT` resolved (an IPv4 address first, as `localhost` should bind
@@ -73,6 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    let upstream = upstream_config(&args)?;
     let store = crate::store::open_existing(args.db.as_deref())?;
     let model = match &args.model {
         Some(dir) => Some(ModelChoice::parse(Some(dir))?.model_id()?),
@@ -85,6 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             token: args.token,
             model,
             refresh_every: (args.refresh_secs > 0).then(|| Duration::from_secs(args.refresh_secs)),
+            upstream,
         },
     )
     .context("musicrec serve")?;

@@ -149,7 +149,7 @@ fn embeddings_for_genres(store: &dyn CatalogStore) -> anyhow::Result<Option<Embe
     if store.model_ids()?.is_empty() {
         return Ok(None);
     }
-    let model_id = crate::cmd::recommend::choose_model(store, None)?;
+    let model_id = crate::lookup::choose_model(store, None)?;
     Ok(Some(store.load_embeddings(&model_id)?))
 }
 

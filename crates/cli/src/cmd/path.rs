@@ -1,0 +1,135 @@
+//! `musicrec path`: a playlist that walks from one song to another, each song sounding more like
+//! the end and less like the start than the one before (`EmbeddingIndex::path`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use musicrec_catalog::TrackId;
+use musicrec_recommend::MAX_PATH_LEN;
+use serde::Serialize;
+
+use crate::lookup::{Embeddings, resolve_seed};
+use crate::playlist::{Song, m3u};
+use crate::table::{Align, Column, Fit};
+
+/// A playlist that moves step by step from one song to another.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Every song of the path is more similar to --to and less similar to --from than the song before \
+it (cosine similarity of the model's embeddings), and no song comes twice; among such paths, the \
+one whose songs lie nearest evenly spaced points between the two is taken. When the catalog holds \
+too few songs between the two, the path is shorter than --count (a note says so).
+
+Examples:
+  musicrec path --from \"Miles Davis - So What\" --to ~/Music/metal/track.flac --count 12
+  musicrec path --from 12 --to 40 --format m3u --base ~/Music > journey.m3u")]
+pub struct Args {
+    /// The first song (path, catalog id, or \"artist - title\").
+    #[arg(long, value_name = "TRACK")]
+    from: String,
+    /// The last song.
+    #[arg(long, value_name = "TRACK")]
+    to: String,
+    /// Songs in the path, both ends included (2 to 100).
+    #[arg(long, default_value_t = 10)]
+    count: usize,
+    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
+    #[arg(long, value_name = "FILE")]
+    db: Option<String>,
+    /// Model whose embeddings to use, as for `recommend`.
+    #[arg(long, value_name = "NAME|DIR")]
+    model: Option<PathBuf>,
+    /// Output: table, json, or m3u.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "m3u"])]
+    format: String,
+    /// With --format m3u: paths relative to this folder.
+    #[arg(long, value_name = "DIR")]
+    base: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Step {
+    #[serde(flatten)]
+    song: Song,
+    similarity_to_start: f32,
+    similarity_to_end: f32,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !(2..=MAX_PATH_LEN).contains(&args.count) {
+        bail!("--count must be 2 to {MAX_PATH_LEN} (both ends included)");
+    }
+    let Embeddings {
+        store,
+        model_id,
+        set,
+        index,
+    } = Embeddings::load(args.db.as_deref(), args.model.as_deref())?;
+    let from = resolve_seed(store.as_ref(), &set, &args.from).context("--from")?;
+    let to = resolve_seed(store.as_ref(), &set, &args.to).context("--to")?;
+    if from == to {
+        bail!("--from and --to are the same song ({from})");
+    }
+    let path = index.path(from.0, to.0, args.count, &[])?;
+    if path.shortened() {
+        eprintln!(
+            "note: {} of {} songs: the catalog has no more songs between these two that keep moving towards the end",
+            path.steps.len(),
+            args.count
+        );
+    }
+    let steps: Vec<Step> = path
+        .steps
+        .iter()
+        .map(|s| {
+            Ok(Step {
+                song: Song::of(store.as_ref(), &set, TrackId(s.id), None)?,
+                similarity_to_start: s.similarity_to_start,
+                similarity_to_end: s.similarity_to_end,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    match args.format.as_str() {
+        "json" => outln!("{}", serde_json::to_string_pretty(&steps)?)?,
+        "m3u" => {
+            let songs: Vec<Song> = steps.into_iter().map(|s| s.song).collect();
+            out!("{}", m3u(&songs, args.base.as_deref())?)?;
+        }
+        _ => print_table(&steps, &model_id)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const TABLE: [Column; 7] = [
+    Column::new("#", Align::Right, Fit::Fixed),
+    Column::new("id", Align::Right, Fit::Fixed),
+    Column::new("~from", Align::Right, Fit::Fixed),
+    Column::new("~to", Align::Right, Fit::Fixed),
+    Column::new("genre", Align::Left, Fit::Fixed),
+    Column::new("song", Align::Left, Fit::CutEnd),
+    Column::new("path", Align::Left, Fit::CutStart),
+];
+
+fn print_table(steps: &[Step], model_id: &str) -> anyhow::Result<()> {
+    outln!(
+        "path of {} songs (model {model_id}; ~from, ~to: cosine similarity to the first and last song)",
+        steps.len()
+    )?;
+    let rows: Vec<Vec<String>> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            vec![
+                (i + 1).to_string(),
+                step.song.id.to_string(),
+                format!("{:.3}", step.similarity_to_start),
+                format!("{:.3}", step.similarity_to_end),
+                step.song.genre.clone().unwrap_or_else(|| "-".to_owned()),
+                step.song.name(),
+                step.song.path.display().to_string(),
+            ]
+        })
+        .collect();
+    crate::playlist::print_rows(&TABLE, &rows)
+}
