@@ -6,7 +6,8 @@
 //!   file) and musicrec-catalog-pg (PostgreSQL, shared by many machines).
 //!   [`CatalogStore::revision`] tells a server cheaply that its in-memory index is stale.
 //! - [`sql`]: the SQL both backends run, written once over a small connection seam; a backend
-//!   implements [`sql::SqlStore`] and gets [`CatalogStore`] and [`ExperimentStore`].
+//!   implements [`sql::SqlStore`] and gets [`CatalogStore`], [`ExperimentStore`] and
+//!   [`UpstreamStore`].
 //! - [`scan()`]: walks music folders and embeds every audio file with a [`TrackEmbedder`], in
 //!   parallel, incrementally (unchanged files are not decoded, moved files keep their embedding,
 //!   deleted ones are flagged missing) and resumably (results are committed track by track by a
@@ -16,6 +17,8 @@
 //!   text search, [`CatalogStore::stats`].
 //! - [`ExperimentStore`]: listening experiments (studies, sessions with hidden origins, ratings
 //!   per round), a separate trait that a backend offers through [`CatalogStore::experiments`].
+//! - [`UpstreamStore`]: the songs of a Subsonic server musicrec is the companion of and the
+//!   catalog track each one is, synced in place ([`CatalogStore::upstream`]).
 //!
 //! The catalog knows nothing about models: embedders are anything implementing
 //! [`TrackEmbedder`], identified by a model id string. This crate imports no database driver

@@ -1,9 +1,11 @@
 //! musicrec's `recommend` stage: similarity search over track embeddings (the CRNN's vector before
 //! its classification layer, any width), the paper's two recommendation methods (similarity, and
 //! similarity plus genre information), Rocchio feedback re-ranking, de-duplication and artist
-//! variety, and offline quality metrics (genre precision@k); a user's likes and dislikes as
-//! feedback ([`feedback_for_index`]), listening experiments ([`experiment`], [`simulate`]) and
-//! collaborative filtering with a content hybrid ([`cf`]).
+//! variety, mixes picked for variety ([`EmbeddingIndex::mix`]), song paths that move steadily
+//! from one song to another ([`EmbeddingIndex::path`]), and offline quality metrics (genre
+//! precision@k); a user's likes and dislikes as feedback ([`feedback_for_index`]), listening
+//! experiments ([`experiment`], [`simulate`]) and collaborative filtering with a content hybrid
+//! ([`cf`]).
 //!
 //! Works on plain in-memory data: track ids are `i64`, embeddings `f32` row-major. Start with
 //! [`EmbeddingIndex::new`], then [`EmbeddingIndex::recommend`] or [`EmbeddingIndex::search`].
