@@ -51,40 +51,29 @@ impl<S: SqlStore + 'static> UpstreamStore for S {
                 for song in songs {
                     let track = song.track.map(|t| t.0);
                     match stored.get(&song.upstream_id) {
-                        Some(old) if old == song => sync.unchanged += 1,
-                        Some(_) => {
-                            tx.execute(
-                                "UPDATE upstream_songs SET track_id = ?3, matched_by = ?4,
-                                 song_json = ?5, synced_at = ?6
-                                 WHERE upstream = ?1 AND upstream_id = ?2",
-                                params![
-                                    upstream,
-                                    &song.upstream_id,
-                                    &track,
-                                    &song.matched_by,
-                                    &song.song_json,
-                                    now
-                                ],
-                            )?;
-                            sync.updated += 1;
+                        Some(old) if old == song => {
+                            sync.unchanged += 1;
+                            continue;
                         }
-                        None => {
-                            tx.execute(
-                                "INSERT INTO upstream_songs
-                                 (upstream, upstream_id, track_id, matched_by, song_json, synced_at)
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                params![
-                                    upstream,
-                                    &song.upstream_id,
-                                    &track,
-                                    &song.matched_by,
-                                    &song.song_json,
-                                    now
-                                ],
-                            )?;
-                            sync.added += 1;
-                        }
+                        Some(_) => sync.updated += 1,
+                        None => sync.added += 1,
                     }
+                    tx.execute(
+                        "INSERT INTO upstream_songs
+                         (upstream, upstream_id, track_id, matched_by, song_json, synced_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (upstream, upstream_id) DO UPDATE SET
+                         track_id = excluded.track_id, matched_by = excluded.matched_by,
+                         song_json = excluded.song_json, synced_at = excluded.synced_at",
+                        params![
+                            upstream,
+                            &song.upstream_id,
+                            &track,
+                            &song.matched_by,
+                            &song.song_json,
+                            now
+                        ],
+                    )?;
                 }
                 for old in stored.keys().filter(|id| !ids.contains(id.as_str())) {
                     tx.execute(

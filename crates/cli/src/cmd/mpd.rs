@@ -23,7 +23,7 @@ use musicrec_recommend::{
     Rocchio, feedback_for_index,
 };
 
-use crate::lookup::choose_model;
+use crate::lookup::Embeddings;
 
 /// Keep an MPD queue going with songs like the ones it plays, or queue a mix like the current song.
 #[derive(clap::Args, Debug)]
@@ -111,16 +111,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.max_per_artist == Some(0) {
         bail!("--max-per-artist must be at least 1");
     }
-    let store = crate::store::open_existing(args.db.as_deref())?;
-    let model_id = choose_model(store.as_ref(), args.model.as_deref())?;
-    let set = store.load_embeddings(&model_id)?;
-    if set.is_empty() {
-        bail!(
-            "the catalog has no track embedded with model {model_id}: run `musicrec scan DIR` first"
-        );
-    }
-    let index = musicrec_recommend::index_from_embedding_set(&set)
-        .context("stored embeddings do not form a valid index")?;
+    let Embeddings {
+        store,
+        model_id,
+        set,
+        index,
+    } = Embeddings::load(args.db.as_deref(), args.model.as_deref())?;
     let method = if args.method == "genre" {
         if set.model.genres.is_empty() {
             bail!("--method genre needs genre probabilities, and model {model_id} has no genres");
