@@ -7,14 +7,11 @@ mod stdout;
 
 mod allocator;
 mod cmd;
-mod default_model;
-mod embedder;
-mod lookup;
+mod models;
 mod output;
 mod playlist;
 mod progress;
 mod report;
-mod store;
 mod table;
 mod upstream_args;
 

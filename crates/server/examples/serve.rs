@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ServeConfig {
             addr,
             token: std::env::var("MUSICREC_TOKEN").ok(),
-            model: None,
+            model: Default::default(),
             refresh_every: None,
             upstream: None,
         },

@@ -20,7 +20,11 @@ use utoipa::{IntoParams, ToSchema};
 use crate::cf::CfCache;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::map::MapData;
-use crate::methods::{self, Collaborative, MethodName, UserFeedback, ValidRequest};
+use musicrec_app::{Listener, RecommendMethod as MethodName, RecommendQuery, UserFeedback};
+use musicrec_recommend::Metric;
+
+/// At most this many recommendations per request.
+pub const MAX_K: usize = 100;
 use crate::state::{AppState, LoadedIndex};
 
 /// Longest accepted user name (characters).
@@ -496,66 +500,48 @@ pub async fn recommend(
     ApiJson(body): ApiJson<RecommendBody>,
 ) -> Result<Json<RecommendResponse>, ApiError> {
     let index = app.require_index()?;
-    let request = ValidRequest::check(
-        &index,
-        &body.seeds,
-        body.k,
-        body.method,
-        &body.metric,
-        body.max_per_artist,
-    )?
-    .with_hybrid_weight(body.hybrid_weight)?;
-    let user = body.user.as_deref().map(check_user_name).transpose()?;
-    if request.method.is_collaborative() && user.is_none() {
+    if body.k == 0 || body.k > MAX_K {
         return Err(ApiError::bad_request(format!(
-            "method {} recommends for a listener: give `user`",
-            request.method.as_str()
+            "k = {}: must be between 1 and {MAX_K}",
+            body.k
         )));
     }
+    let metric: Metric = body
+        .metric
+        .parse()
+        .map_err(|e: musicrec_recommend::RecommendError| ApiError::bad_request(e.to_string()))?;
+    let query = RecommendQuery {
+        seeds: body.seeds,
+        k: body.k,
+        method: body.method,
+        metric,
+        max_per_artist: body.max_per_artist,
+        hybrid_weight: body.hybrid_weight,
+    };
+    let user = body.user.as_deref().map(check_user_name).transpose()?;
     let feedback = match &user {
         None => UserFeedback::default(),
         Some(name) => {
             let name = name.clone();
-            let ratings = app
-                .with_store(move |store| match store.user_by_name(&name)? {
-                    Some(user) => Ok(store.feedback(user.id)?),
-                    None => Ok(Vec::new()),
-                })
-                .await?;
-            let mut feedback = UserFeedback::default();
-            // Ratings of tracks the served model has not embedded cannot move the query.
-            for rating in ratings.iter().filter(|r| index.row_of(r.track).is_some()) {
-                match rating.rating {
-                    Rating::Like => feedback.liked.push(rating.track.0),
-                    Rating::Dislike => feedback.disliked.push(rating.track.0),
-                }
-            }
-            feedback
+            let model = index.clone();
+            app.with_store(move |store| Ok(UserFeedback::load(store, &name, &model)?))
+                .await?
         }
     };
-    let cf_model = match (&user, request.method.is_collaborative()) {
+    let cf_model = match (&user, query.method.is_collaborative()) {
         (Some(_), true) => Some(cf.model(&app).await?.model),
         _ => None,
     };
-    let collaborative = match (&user, &cf_model) {
-        (Some(name), Some(model)) => {
-            let (users, tracks, user_known) = model.as_ref().map_or((0, 0, false), |m| {
-                let m = crate::cf::lock(m);
-                let (users, tracks) = m.size();
-                (users, tracks, m.knows_user(name))
-            });
-            Some(CfUsed {
-                users,
-                tracks,
-                user_known,
-                hybrid_weight: (request.method == MethodName::Hybrid)
-                    .then_some(request.hybrid_weight),
-            })
-        }
+    let cf_known = match (&user, &cf_model) {
+        (Some(name), Some(model)) => Some(model.as_ref().map_or((0, 0, false), |m| {
+            let m = crate::cf::lock(m);
+            let (users, tracks) = m.size();
+            (users, tracks, m.knows_user(name))
+        })),
         _ => None,
     };
     let work_index = index.clone();
-    let work_request = request.clone();
+    let work_query = query.clone();
     let work_feedback = feedback.clone();
     let work_user = user.clone();
     let result = app
@@ -564,14 +550,12 @@ pub async fn recommend(
                 .as_ref()
                 .and_then(|m| m.as_ref())
                 .map(crate::cf::lock);
-            let collaborative = match (&work_user, &cf_model) {
-                (Some(user), Some(_)) => Some(Collaborative {
-                    user,
-                    model: guard.as_deref(),
-                }),
-                _ => None,
-            };
-            methods::run(&work_index, &work_request, &work_feedback, collaborative)
+            let listener = work_user.as_deref().map(|name| Listener {
+                name,
+                feedback: &work_feedback,
+                cf: guard.as_deref(),
+            });
+            musicrec_app::recommend(&work_index, &work_query, listener)
         })
         .await??;
     let out = |id: i64| {
@@ -582,9 +566,9 @@ pub async fn recommend(
     };
     Ok(Json(RecommendResponse {
         model: index.model_id.clone(),
-        method: request.method,
-        metric: request.metric.to_string(),
-        seeds: request
+        method: query.method,
+        metric: query.metric.to_string(),
+        seeds: result
             .seeds
             .iter()
             .map(|&id| out(id))
@@ -605,7 +589,12 @@ pub async fn recommend(
             liked: feedback.liked.len(),
             disliked: feedback.disliked.len(),
         }),
-        collaborative,
+        collaborative: cf_known.map(|(users, tracks, user_known)| CfUsed {
+            users,
+            tracks,
+            user_known,
+            hybrid_weight: result.hybrid_weight,
+        }),
     }))
 }
 

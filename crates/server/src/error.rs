@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use musicrec_app::AppError;
 use musicrec_recommend::{ExperimentError, RecommendError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -159,6 +160,21 @@ impl From<RecommendError> for ApiError {
             RecommendError::EmptyIndex => Self::unavailable(err.to_string()),
             // Everything else the recommender refuses is about the request's values.
             other => Self::bad_request(other.to_string()),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Invalid(message) => Self::bad_request(message),
+            AppError::NotFound(message) => Self::not_found(message),
+            AppError::Unavailable(message) => Self::unavailable(message),
+            AppError::ColdStart(message) => Self::conflict("cold_start", message),
+            AppError::Catalog(e) => e.into(),
+            AppError::Recommend(e) => e.into(),
+            AppError::Experiment(e) => e.into(),
+            open @ AppError::Open { .. } => Self::internal(open.one_line()),
         }
     }
 }

@@ -25,8 +25,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::check_name;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use crate::methods::MAX_SEEDS;
 use crate::state::AppState;
+use musicrec_recommend::MAX_SEEDS;
 
 fn no_experiments() -> ApiError {
     ApiError::conflict(

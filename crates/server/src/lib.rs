@@ -26,7 +26,6 @@ pub mod error;
 pub mod experiment;
 pub mod listen;
 pub mod map;
-pub mod methods;
 pub mod page;
 pub mod state;
 pub mod subsonic;
@@ -54,10 +53,13 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use api::MAX_K;
 pub use auth::{Access, AccessError};
 pub use cf::CfCache;
 pub use error::ApiError;
-pub use methods::{MAX_K, MAX_SEEDS, MethodName};
+use musicrec_app::ModelRequest;
+pub use musicrec_app::RecommendMethod as MethodName;
+pub use musicrec_recommend::MAX_SEEDS;
 pub use state::{AppState, LoadedIndex};
 pub use upstream::{
     CatalogSong, PlaylistPushed, Upstream, UpstreamConfig, UpstreamError, push_playlist,
@@ -248,8 +250,9 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     /// Required for a non-loopback `addr`.
     pub token: Option<String>,
-    /// Model id to serve (default: the catalog's only model, or the one with most tracks).
-    pub model: Option<String>,
+    /// Which model to serve: one the user named, else the front end's default when the catalog
+    /// holds it, else the catalog's only model, or the one with most tracks.
+    pub model: ModelRequest,
     /// How often to check whether the catalog changed (`None`: only on `POST /api/reload`).
     pub refresh_every: Option<Duration>,
     /// Companion mode: the Subsonic server to forward to and map songs of ([`upstream`]).
@@ -277,7 +280,7 @@ pub enum ServeError {
 /// Serves `store` until Ctrl-C (builds its own tokio runtime; for a synchronous caller).
 pub fn run(store: Box<dyn CatalogStore>, config: ServeConfig) -> Result<(), ServeError> {
     let access = Access::for_bind(config.addr, config.token.clone())?;
-    let mut state = AppState::new(store, config.model.clone()).map_err(ServeError::Catalog)?;
+    let mut state = AppState::serving(store, config.model.clone()).map_err(ServeError::Catalog)?;
     let upstream = config.upstream.clone().map(Upstream::new).transpose()?;
     if let Some(upstream) = &upstream {
         state = state.with_upstream(upstream.clone());

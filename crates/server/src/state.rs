@@ -6,48 +6,42 @@
 
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use musicrec_catalog::{CatalogStore, EmbeddingSet, TrackId};
-use musicrec_recommend::{EmbeddingIndex, index_from_embedding_set};
+use musicrec_app::{AppError, ModelIndex, ModelRequest};
+use musicrec_catalog::CatalogStore;
 
 use crate::error::ApiError;
 use crate::map::MapData;
 use crate::upstream::Upstream;
 use crate::work::{WorkLimits, WorkPool};
 
-/// One model's embeddings as loaded from the catalog, with the index built over them.
+/// One model's embeddings as loaded from the catalog, indexed ([`ModelIndex`]: `model_id`, `set`,
+/// `index`), with the catalog revision they were read at and the 2-D map.
 #[derive(Debug)]
 pub struct LoadedIndex {
-    /// The model whose embeddings these are.
-    pub model_id: String,
-    /// Track summaries, embeddings and genre probabilities, rows ordered by track id.
-    pub set: EmbeddingSet,
-    /// The search index over `set`.
-    pub index: EmbeddingIndex,
+    pub model: ModelIndex,
     /// The catalog's change revision, read just before the embeddings were.
     pub revision: u64,
     /// The 2-D map, computed on first use (once per loaded index).
     map: OnceLock<Arc<MapData>>,
 }
 
+impl std::ops::Deref for LoadedIndex {
+    type Target = ModelIndex;
+
+    fn deref(&self) -> &ModelIndex {
+        &self.model
+    }
+}
+
 impl LoadedIndex {
-    /// Builds the index over `set` (and its int8 copy, so that no request pays for it).
-    pub fn new(model_id: String, set: EmbeddingSet, revision: u64) -> Result<Self, ApiError> {
-        let index = index_from_embedding_set(&set).map_err(|e| {
-            ApiError::internal(format!("stored embeddings do not form a valid index: {e}"))
-        })?;
-        index.prepare_quantized();
-        Ok(Self {
-            model_id,
-            set,
-            index,
+    /// Wraps `model` (and builds its int8 copy, so that no request pays for it).
+    pub fn new(model: ModelIndex, revision: u64) -> Self {
+        model.index.prepare_quantized();
+        Self {
+            model,
             revision,
             map: OnceLock::new(),
-        })
-    }
-
-    /// Row of a track in `set`, if it has an embedding from this model.
-    pub fn row_of(&self, id: TrackId) -> Option<usize> {
-        self.set.row_of(id)
+        }
     }
 
     /// Most probable genre of a row and its probability (`None` for a model without genres).
@@ -72,8 +66,8 @@ struct Inner {
     index: RwLock<Option<Arc<LoadedIndex>>>,
     /// The revision the last load saw (also when it found no model to load).
     loaded_revision: Mutex<u64>,
-    /// A model id to serve; `None` = the catalog's only model, or the one with most tracks.
-    pinned_model: Option<String>,
+    /// Which model to serve (see [`musicrec_app::choose_model`]).
+    model: ModelRequest,
     /// Serialises reloads so that two of them never build the index at once.
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -89,16 +83,29 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the state over `store` and loads the index of `model` (see [`choose_model`]).
-    /// A catalog without any embedded model is fine: the index is then empty until a reload.
-    pub fn new(store: Box<dyn CatalogStore>, model: Option<String>) -> Result<Self, ApiError> {
-        let (revision, loaded) = load(store.as_ref(), model.as_deref())?;
+    /// Opens the state over `store` and loads the index of `pinned` (a model id), else the
+    /// catalog's only model, or the one with the most embedded tracks.
+    pub fn new(store: Box<dyn CatalogStore>, pinned: Option<String>) -> Result<Self, ApiError> {
+        Self::serving(
+            store,
+            ModelRequest {
+                requested: pinned.map(|id| (id.clone(), id)),
+                preferred: None,
+            },
+        )
+    }
+
+    /// Opens the state over `store` and loads the index of the model `model` chooses (as the
+    /// CLI chooses: see [`musicrec_app::choose_model`]). A catalog without any embedded model is
+    /// fine: the index is then empty until a reload.
+    pub fn serving(store: Box<dyn CatalogStore>, model: ModelRequest) -> Result<Self, ApiError> {
+        let (revision, loaded) = load(store.as_ref(), &model)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 index: RwLock::new(loaded.map(Arc::new)),
                 loaded_revision: Mutex::new(revision),
-                pinned_model: model,
+                model,
                 reload_lock: tokio::sync::Mutex::new(()),
             }),
             work: Arc::new(WorkPool::new(WorkLimits::default())),
@@ -179,10 +186,8 @@ impl AppState {
     /// Reloads the index from the catalog now. Returns the new index (or `None`: no model).
     pub async fn reload(&self) -> Result<Option<Arc<LoadedIndex>>, ApiError> {
         let _one_at_a_time = self.inner.reload_lock.lock().await;
-        let pinned = self.inner.pinned_model.clone();
-        let (revision, loaded) = self
-            .with_store(move |store| load(store, pinned.as_deref()))
-            .await?;
+        let model = self.inner.model.clone();
+        let (revision, loaded) = self.with_store(move |store| load(store, &model)).await?;
         let loaded = loaded.map(Arc::new);
         *self
             .inner
@@ -219,49 +224,24 @@ impl AppState {
     }
 }
 
-/// The model to serve: `pinned` (which must be registered), else the catalog's only model, else
-/// the one with the most embedded tracks (as `musicrec recommend` chooses). `None`: no model.
-pub fn choose_model(
-    store: &dyn CatalogStore,
-    pinned: Option<&str>,
-) -> Result<Option<String>, ApiError> {
-    let known = store.model_ids()?;
-    if let Some(id) = pinned {
-        if !known.iter().any(|k| k == id) {
-            return Err(ApiError::bad_request(format!(
-                "model {id} was never used to scan this catalog (it holds: {})",
-                if known.is_empty() {
-                    "no model".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
-        return Ok(Some(id.to_string()));
-    }
-    match known.len() {
-        0 => Ok(None),
-        1 => Ok(Some(known[0].clone())),
-        _ => Ok(store
-            .stats()?
-            .models
-            .iter()
-            .max_by_key(|m| m.embedded_tracks)
-            .map(|m| m.model_id.clone())),
-    }
-}
-
 /// The revision read first (a change committed during the load then shows at the next check
-/// instead of being missed), and the index of the chosen model, if any.
+/// instead of being missed), and the index of the chosen model, if the catalog holds any.
 fn load(
     store: &dyn CatalogStore,
-    pinned: Option<&str>,
+    model: &ModelRequest,
 ) -> Result<(u64, Option<LoadedIndex>), ApiError> {
     let revision = store.revision()?;
-    let Some(model_id) = choose_model(store, pinned)? else {
-        return Ok((revision, None));
+    let chosen = match musicrec_app::choose_model(store, model) {
+        Ok(chosen) => chosen,
+        Err(AppError::Unavailable(_)) => return Ok((revision, None)),
+        Err(AppError::NotFound(message)) => return Err(ApiError::bad_request(message)),
+        Err(other) => return Err(other.into()),
     };
-    let set = store.load_embeddings(&model_id)?;
-    tracing::info!(model = %model_id, tracks = set.len(), revision, "index loaded");
-    Ok((revision, Some(LoadedIndex::new(model_id, set, revision)?)))
+    if let Some(note) = &chosen.note {
+        tracing::info!("{note}");
+    }
+    let set = store.load_embeddings(&chosen.model_id)?;
+    tracing::info!(model = %chosen.model_id, tracks = set.len(), revision, "index loaded");
+    let model = ModelIndex::new(chosen.model_id, set)?;
+    Ok((revision, Some(LoadedIndex::new(model, revision))))
 }

@@ -34,8 +34,8 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use musicrec_app::RecommendQuery;
 use musicrec_catalog::{Track, TrackId};
-use musicrec_recommend::RecommendRequest;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde_json::{Map, Value, json};
@@ -639,10 +639,10 @@ async fn similar_songs(
     let work = index.clone();
     let k = ids.fetch_count(count, &index);
     let found = app
-        .compute(move || work.index.recommend(&RecommendRequest::new(seeds, k)))
+        .compute(move || musicrec_app::recommend(&work, &RecommendQuery::new(seeds, k), None))
         .await
         .map_err(|e| fail(code::GENERIC, e.message))?
-        .map_err(|e| fail(code::GENERIC, e.to_string()))?;
+        .map_err(|e| fail(code::GENERIC, e.one_line()))?;
     let found = found.tracks.iter().map(|h| h.id).collect();
     let songs: Vec<Map<String, Value>> = children(app, &index, found, ids)
         .await?
@@ -692,10 +692,10 @@ async fn sonic_similar(
     let work = index.clone();
     let k = ids.fetch_count(count, &index);
     let found = app
-        .compute(move || work.index.recommend(&RecommendRequest::new(vec![id], k)))
+        .compute(move || musicrec_app::recommend(&work, &RecommendQuery::new(vec![id], k), None))
         .await
         .map_err(|e| fail(code::GENERIC, e.message))?
-        .map_err(|e| fail(code::GENERIC, e.to_string()))?;
+        .map_err(|e| fail(code::GENERIC, e.one_line()))?;
     let scores: Vec<(i64, f64)> = found
         .tracks
         .iter()

@@ -32,7 +32,7 @@ use musicrec_train::{Analysis, DeviceKind, ModelDir};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::embedder::{BackboneAndHead, HeadSource, ModelChoice, load_backbone_and_head, one_line};
+use musicrec_embed::{BackboneAndHead, HeadSource, ModelChoice, load_backbone_and_head, one_line};
 
 /// Evaluate trained models on a manifest split: metrics, significance, plots, robustness.
 #[derive(clap::Args, Debug)]
@@ -230,7 +230,7 @@ impl Classifier {
             ModelChoice::ModelDir(dir) => Self::Net(Box::new(
                 ModelDir::load_on(&dir, device).map_err(|e| anyhow::anyhow!("{e}"))?,
             )),
-            ModelChoice::BuiltInCnn => Self::Net(Box::new(crate::default_model::load(device)?)),
+            ModelChoice::BuiltInCnn => Self::Net(Box::new(musicrec_embed::built_in::load(device)?)),
             ModelChoice::Backbone { head } => Self::Head {
                 models: Box::new(std::sync::Mutex::new(load_backbone_and_head(&head)?)),
                 name: match &head {
@@ -601,7 +601,7 @@ fn leakage_check(
     let recorded_blake3 = &source.training_manifest_blake3;
     let short = &recorded_blake3[..recorded_blake3.len().min(12)];
     // The built-in models' manifest is compiled in: its recorded path is relative to a checkout.
-    let built_in = crate::default_model::TRAINING_MANIFEST;
+    let built_in = musicrec_embed::built_in::TRAINING_MANIFEST;
     let readable = std::fs::read(recorded)
         .ok()
         .or_else(|| Some(built_in.to_vec()))

@@ -51,8 +51,8 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<ExitCode> {
             log.display()
         );
     }
-    let store = crate::store::open_existing(options.db)?;
-    let model_id = crate::lookup::choose_model(store.as_ref(), options.model)?;
+    let store = musicrec_app::store::open_existing(options.db)?;
+    let model_id = crate::models::choose(store.as_ref(), options.model)?;
     let set = store.load_embeddings(&model_id)?;
     if set.len() < 2 {
         bail!(
@@ -88,7 +88,7 @@ pub fn run(options: &Options<'_>) -> anyhow::Result<ExitCode> {
         } else {
             ""
         },
-        crate::store::Db::from_arg(options.db)?.describe(),
+        musicrec_app::store::Db::from_arg(options.db)?.describe(),
         report.to_markdown()
     );
     out!("{markdown}")?;

@@ -217,13 +217,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let model = ModelDir::load(dir)
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .with_context(|| format!("cannot load model {}", dir.display()))?;
-            let id = crate::embedder::model_id_of(dir, &model.config().arch)?;
+            let id = musicrec_embed::model_id_of(dir, &model.config().arch)?;
             (model, dir.display().to_string(), id)
         }
         None => (
-            crate::default_model::load(DeviceKind::Cpu)?,
-            crate::default_model::NAME.to_string(),
-            crate::default_model::model_id()?,
+            musicrec_embed::built_in::load(DeviceKind::Cpu)?,
+            musicrec_embed::built_in::NAME.to_string(),
+            musicrec_embed::built_in::model_id()?,
         ),
     };
     let seen = seen_check(
@@ -541,11 +541,11 @@ fn backbone_embeddings(
     kept: &[(&Entry, Vectors)],
 ) -> anyhow::Result<(String, usize, Vec<f32>)> {
     use musicrec_train::{Analysis, FeatureCache, Variant};
-    let kind = crate::default_model::BackboneKind::parse(name)?;
+    let kind = musicrec_embed::built_in::BackboneKind::parse(name)?;
     let cache = FeatureCache::new(crate::cmd::train::default_feature_cache()?);
     let first = kind.load()?;
     let (backbone_name, dim) = (first.name().to_string(), first.embedding_dim());
-    let pool = crate::embedder::Pool::new(first, move || kind.load());
+    let pool = musicrec_embed::Pool::new(first, move || kind.load());
     let progress = progress_bar(kept.len());
     progress.set_message(backbone_name.clone());
     let embedded: Vec<anyhow::Result<Vec<f32>>> = kept
@@ -588,7 +588,7 @@ fn built_in_head_probabilities(
     dim: usize,
     embeddings: &[f32],
 ) -> anyhow::Result<Option<(Vec<String>, Vec<f32>)>> {
-    use crate::default_model::{
+    use musicrec_embed::built_in::{
         BackboneKind, GENRE_HEAD_CONFIG, GENRE_HEAD_NAME, GENRE_HEAD_WEIGHTS, TRAINING_MANIFEST,
     };
     let head = musicrec_train::Head::from_bytes(
@@ -892,7 +892,7 @@ fn seen_check(
     let mut candidates: Vec<PathBuf> = Vec::new();
     if model_dir.is_none() {
         let copy = temp.path().join("data.csv");
-        std::fs::write(&copy, crate::default_model::TRAINING_MANIFEST)
+        std::fs::write(&copy, musicrec_embed::built_in::TRAINING_MANIFEST)
             .context("cannot write the built-in training manifest")?;
         candidates.push(copy);
     }

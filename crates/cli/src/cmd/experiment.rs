@@ -17,7 +17,7 @@ use musicrec_recommend::experiment::participant_shuffle_seed;
 use musicrec_recommend::simulate::{ListenerSpec, simulate_study};
 use musicrec_recommend::{StudyMethod, analyze_study, index_from_embedding_set, plan_session};
 
-use crate::lookup::{choose_model, resolve_seed, resolve_track};
+use musicrec_app::{resolve_seed, resolve_track};
 
 /// Listening experiments: blind sessions with decoys, ratings, analysis, simulation.
 #[derive(clap::Subcommand, Debug)]
@@ -212,7 +212,7 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     for method in &args.methods {
         StudyMethod::parse(method)?;
     }
-    let mut store = crate::store::open_existing(args.db.db.as_deref())?;
+    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
     let study = experiments_mut(store.as_mut())?.create_study(&NewStudy {
         name: args.name,
         methods: args.methods.iter().map(|m| m.trim().to_owned()).collect(),
@@ -232,7 +232,7 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
-    let mut store = crate::store::open_existing(args.db.db.as_deref())?;
+    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
     let study = find_study(store.as_ref(), &args.study)?;
     if let Some(existing) = experiments(store.as_ref())?.session_of(study.id, &args.participant)? {
         bail!(
@@ -242,7 +242,7 @@ fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
             study.name
         );
     }
-    let model_id = choose_model(store.as_ref(), args.model.as_deref())?;
+    let model_id = crate::models::choose(store.as_ref(), args.model.as_deref())?;
     let set = store.load_embeddings(&model_id)?;
     if set.is_empty() {
         bail!("the catalog has no track embedded with model {model_id}");
@@ -292,7 +292,7 @@ fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn respond(args: RespondArgs) -> anyhow::Result<ExitCode> {
-    let mut store = crate::store::open_existing(args.db.db.as_deref())?;
+    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
     let session_id = SessionId(args.session);
     let session = experiments(store.as_ref())?
         .session(session_id)?
@@ -325,7 +325,7 @@ fn respond(args: RespondArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let store = crate::store::open_existing(args.db.db.as_deref())?;
+    let store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
     let study = find_study(store.as_ref(), &args.study)?;
     let ex = experiments(store.as_ref())?;
     let analysis = analyze_study(
@@ -348,9 +348,9 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut store = crate::store::open_existing(args.db.db.as_deref())?;
+    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
     let study = find_study(store.as_ref(), &args.study)?;
-    let model_id = choose_model(store.as_ref(), args.model.as_deref())?;
+    let model_id = crate::models::choose(store.as_ref(), args.model.as_deref())?;
     let set = store.load_embeddings(&model_id)?;
     let index = index_from_embedding_set(&set).context("stored embeddings do not form an index")?;
     let spec = ListenerSpec {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use musicrec_catalog::Rating;
 
-use crate::lookup::resolve_track;
+use musicrec_app::resolve_track;
 
 /// Record that a user likes or dislikes a song.
 #[derive(clap::Args, Debug)]
@@ -35,7 +35,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut store = crate::store::open_existing(args.db.as_deref())?;
+    let mut store = musicrec_app::store::open_existing(args.db.as_deref())?;
     let track = resolve_track(store.as_ref(), &args.track, "track")?;
     let user = store.add_user(&args.user)?;
     let rating = if args.like {

@@ -11,8 +11,8 @@ use musicrec_recommend::{
 };
 use serde::Serialize;
 
-use crate::lookup::{Embeddings, resolve_seed};
 use crate::playlist::{Song, m3u, print_ranked, read_m3u};
+use musicrec_app::resolve_seed;
 
 /// A longer playlist like the seed songs, varied, for a player.
 #[derive(clap::Args, Debug)]
@@ -87,12 +87,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     // A missing --upstream, user or password is reported before the mix is made.
     args.upstream.config()?;
-    let Embeddings {
+    let (
         store,
-        model_id,
-        set,
-        index,
-    } = Embeddings::load(args.db.as_deref(), args.model.as_deref())?;
+        musicrec_app::ModelIndex {
+            model_id,
+            set,
+            index,
+            ..
+        },
+    ) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
 
     let mut seeds: Vec<TrackId> = Vec::new();
     for query in &args.seeds {

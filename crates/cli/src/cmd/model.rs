@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use musicrec_train::{Analysis, DeviceKind, ModelDir};
 
-use crate::embedder::{HeadSource, ModelChoice, one_line};
+use musicrec_embed::{HeadSource, ModelChoice, one_line};
 
 /// Show a model's summary and model card (the default model unless --model).
 #[derive(clap::Args, Debug)]
@@ -26,7 +26,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let id = choice.model_id()?;
     match choice {
         ModelChoice::Backbone { head } => {
-            let models = crate::embedder::load_backbone_and_head(&head)?;
+            let models = musicrec_embed::load_backbone_and_head(&head)?;
             let backbone = &models.backbone;
             outln!("model      {id}")?;
             outln!("source     {} with {}", backbone.name(), head.describe())?;
@@ -44,15 +44,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             outln!("tags       {}", backbone.tag_names().join(", "))?;
             outln!()?;
             if backbone.name().starts_with("musicnn") {
-                print_card(crate::default_model::MUSICNN_CARD)?;
+                print_card(musicrec_embed::built_in::MUSICNN_CARD)?;
                 outln!()?;
                 // The ISC licence asks for its notice in every copy: the weights are in this binary.
                 outln!("Licence of the MusiCNN weights (models/musicnn-msd/LICENSE):")?;
-                print_card(crate::default_model::MUSICNN_LICENSE)?;
+                print_card(musicrec_embed::built_in::MUSICNN_LICENSE)?;
                 outln!()?;
             }
             match &head {
-                HeadSource::BuiltIn => print_card(crate::default_model::GENRE_HEAD_CARD)?,
+                HeadSource::BuiltIn => print_card(musicrec_embed::built_in::GENRE_HEAD_CARD)?,
                 HeadSource::Dir(dir) => {
                     let card =
                         std::fs::read_to_string(dir.join(musicrec_train::head::HEAD_CARD_FILE))
@@ -75,9 +75,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     (model, dir.display().to_string(), card)
                 }
                 _ => (
-                    crate::default_model::load(DeviceKind::Cpu)?,
-                    crate::default_model::NAME.to_owned(),
-                    crate::default_model::MODEL_CARD.to_owned(),
+                    musicrec_embed::built_in::load(DeviceKind::Cpu)?,
+                    musicrec_embed::built_in::NAME.to_owned(),
+                    musicrec_embed::built_in::MODEL_CARD.to_owned(),
                 ),
             };
             let config = model.config();

@@ -23,8 +23,6 @@ use musicrec_recommend::{
     Rocchio, feedback_for_index,
 };
 
-use crate::lookup::Embeddings;
-
 /// Keep an MPD queue going with songs like the ones it plays, or queue a mix like the current song.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -111,12 +109,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.max_per_artist == Some(0) {
         bail!("--max-per-artist must be at least 1");
     }
-    let Embeddings {
+    let (
         store,
-        model_id,
-        set,
-        index,
-    } = Embeddings::load(args.db.as_deref(), args.model.as_deref())?;
+        musicrec_app::ModelIndex {
+            model_id,
+            set,
+            index,
+            ..
+        },
+    ) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
     let method = if args.method == "genre" {
         if set.model.genres.is_empty() {
             bail!("--method genre needs genre probabilities, and model {model_id} has no genres");

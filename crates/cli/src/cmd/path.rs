@@ -9,9 +9,9 @@ use musicrec_catalog::TrackId;
 use musicrec_recommend::MAX_PATH_LEN;
 use serde::Serialize;
 
-use crate::lookup::{Embeddings, resolve_seed};
 use crate::playlist::{Song, m3u};
 use crate::table::{Align, Column, Fit};
+use musicrec_app::resolve_seed;
 
 /// A playlist that moves step by step from one song to another.
 #[derive(clap::Args, Debug)]
@@ -60,12 +60,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(2..=MAX_PATH_LEN).contains(&args.count) {
         bail!("--count must be 2 to {MAX_PATH_LEN} (both ends included)");
     }
-    let Embeddings {
+    let (
         store,
-        model_id,
-        set,
-        index,
-    } = Embeddings::load(args.db.as_deref(), args.model.as_deref())?;
+        musicrec_app::ModelIndex {
+            model_id,
+            set,
+            index,
+            ..
+        },
+    ) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
     let from = resolve_seed(store.as_ref(), &set, &args.from).context("--from")?;
     let to = resolve_seed(store.as_ref(), &set, &args.to).context("--to")?;
     if from == to {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use musicrec_train::{Analysis, DeviceKind, ModelDir};
 
-use crate::embedder::{BackboneAndHead, ModelChoice, one_line};
+use musicrec_embed::{BackboneAndHead, ModelChoice, one_line};
 
 /// Tags shown per file.
 const TOP_TAGS: usize = 5;
@@ -123,10 +123,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Predictor::ModelDir(Box::new(ModelDir::load_on(dir, device).map_err(one_line)?))
         }
         ModelChoice::BuiltInCnn => {
-            Predictor::ModelDir(Box::new(crate::default_model::load(device)?))
+            Predictor::ModelDir(Box::new(musicrec_embed::built_in::load(device)?))
         }
         ModelChoice::Backbone { head } => {
-            let models = crate::embedder::load_backbone_and_head(&head)?;
+            let models = musicrec_embed::load_backbone_and_head(&head)?;
             Predictor::Backbone {
                 genres: models.genres(),
                 models: Box::new(models),

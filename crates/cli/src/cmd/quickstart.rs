@@ -14,8 +14,8 @@ use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::embedder::ModelEmbedder;
 use crate::progress::{Metered, scan_bar, scan_did_nothing, scan_summary};
+use musicrec_embed::ModelEmbedder;
 
 /// How many seeds quickstart picks when none are given: as many as a request takes.
 const RANDOM_SEEDS: usize = musicrec_recommend::MAX_SEEDS;
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.k == 0 {
         bail!("-k must be at least 1");
     }
-    crate::lookup::check_seed_count(args.seeds.len())?;
+    musicrec_app::check_seed_count(args.seeds.len())?;
     if !args.dir.is_dir() {
         bail!(
             "{} is not a folder{}",
@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
     let embedder = ModelEmbedder::built_in()?;
     let model_id = embedder.model_id().to_string();
-    let (db, mut store) = crate::store::open_or_create(args.db.as_deref())?;
+    let (db, mut store) = musicrec_app::store::open_or_create(args.db.as_deref())?;
 
     outln!(
         "== scanning {} into {} with {} ({model_id})",
@@ -133,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let mut ids = Vec::new();
         for query in &args.seeds {
-            let id = crate::lookup::resolve_seed(store.as_ref(), &set, query)?;
+            let id = musicrec_app::resolve_seed(store.as_ref(), &set, query)?;
             if !ids.contains(&id) {
                 ids.push(id);
             }

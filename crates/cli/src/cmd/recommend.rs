@@ -1,21 +1,19 @@
 //! `musicrec recommend`: songs from the catalog that sound like the seed songs. Seeds are resolved
-//! in the catalog (path, id, or "artist - title"), the model's stored embeddings are loaded in one
-//! query, and `musicrec_recommend` ranks them; this module only resolves, reports and formats.
+//! in the catalog (path, id, or "artist - title") and the application service ranks them
+//! (`musicrec_app::recommend`, as the web API does); this module only parses, reports and formats.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use musicrec_catalog::{CatalogStore, EmbeddingSet, TrackId};
-use musicrec_recommend::cf::{
-    CfModel, CfParams, DEFAULT_HYBRID_WEIGHT, Ranker, interactions_from_catalog, rank_for_user,
+use anyhow::bail;
+use musicrec_app::{
+    Listener, RecommendMethod, RecommendQuery, UserFeedback, check_seed_count, resolve_seed,
 };
-use musicrec_recommend::{
-    EmbeddingIndex, GenreBlend, Hit, Method, Metric, RecommendRequest, Rocchio, feedback_for_index,
-};
+use musicrec_catalog::TrackId;
+use musicrec_recommend::Metric;
+use musicrec_recommend::cf::DEFAULT_HYBRID_WEIGHT;
 use serde::Serialize;
 
-use crate::lookup::{Embeddings, check_seed_count, resolve_seed};
 use crate::playlist::{Song, m3u, print_ranked};
 
 /// Recommend songs similar to seed songs from the scanned library.
@@ -100,192 +98,91 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_seed_count(args.seeds.len())?;
     // A missing --upstream, user or password is reported before anything is printed.
     args.upstream.config()?;
-    let Embeddings {
-        store,
-        model_id,
-        set,
-        index,
-    } = Embeddings::load(args.db.as_deref(), args.model.as_deref())?;
-
-    let mut seed_ids: Vec<TrackId> = Vec::new();
-    for query in &args.seeds {
-        let id = resolve_seed(store.as_ref(), &set, query)?;
-        if !seed_ids.contains(&id) {
-            seed_ids.push(id);
-        }
+    let (store, model) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
+    let mut query = RecommendQuery::new(Vec::new(), args.k);
+    for text in &args.seeds {
+        query
+            .seeds
+            .push(resolve_seed(store.as_ref(), &model.set, text)?.0);
     }
+    query.method = args.method.parse()?;
+    query.metric = args.metric;
+    query.max_per_artist = args.max_per_artist;
+    query.hybrid_weight = (query.method == RecommendMethod::Hybrid).then_some(args.hybrid_weight);
 
-    let collaborative = matches!(args.method.as_str(), "cf" | "hybrid");
-    let mut scoring = describe_scoring(&args);
-    let tracks = match &args.user {
-        Some(name) => {
-            // A listener with no feedback yet (no user row) gets the plain recommendations.
-            let name = name.trim();
-            let stored = match store.user_by_name(name)? {
-                Some(user) => store.feedback(user.id)?,
-                None => Vec::new(),
-            };
-            let (feedback, skipped) = feedback_for_index(&stored, &index, Rocchio::default());
-            if !collaborative && (!feedback.liked.is_empty() || !feedback.disliked.is_empty()) {
-                let r = feedback.rocchio;
-                scoring.push_str(&format!(
-                    "; with {}'s likes: seeds + {} x liked - {} x disliked, may exceed 1",
-                    name, r.liked_weight, r.disliked_weight
-                ));
-            }
-            if skipped > 0 {
-                eprintln!(
-                    "note: {skipped} of {}'s rated songs have no embedding from model {model_id} and are not used",
-                    name
-                );
-            }
-            if collaborative {
-                let mut anchors: Vec<i64> = seed_ids.iter().map(|t| t.0).collect();
-                anchors.extend(&feedback.liked);
-                let mut exclude = anchors.clone();
-                exclude.extend(&feedback.disliked);
-                collaborative_hits(store.as_ref(), &index, &args, name, &anchors, &exclude)?
-            } else {
-                if seed_ids.is_empty() {
-                    if feedback.liked.is_empty() {
-                        bail!(
-                            "user {} has liked nothing yet: give --seed, or like songs with `musicrec feedback`",
-                            name
-                        );
-                    }
-                    seed_ids = feedback.liked.iter().map(|&id| TrackId(id)).collect();
-                }
-                content_hits(&index, &args, &set, &model_id, &seed_ids, feedback)?
-            }
-        }
-        None if collaborative => bail!(
+    let user = args.user.as_deref().map(str::trim);
+    let feedback = match user {
+        Some(name) => UserFeedback::load(store.as_ref(), name, &model)?,
+        None => UserFeedback::default(),
+    };
+    if feedback.skipped > 0 {
+        eprintln!(
+            "note: {} of {}'s rated songs have no embedding from model {} and are not used",
+            feedback.skipped,
+            user.unwrap_or_default(),
+            model.model_id
+        );
+    }
+    let cf = match (user, query.method.is_collaborative()) {
+        (Some(_), true) => musicrec_app::fit_cf(store.as_ref())?,
+        _ => None,
+    };
+    let listener = user.map(|name| Listener {
+        name,
+        feedback: &feedback,
+        cf: cf.as_ref(),
+    });
+    if query.method.is_collaborative() && listener.is_none() {
+        bail!(
             "--method {} recommends for a listener: add --user NAME",
             args.method
-        ),
-        None => content_hits(
-            &index,
-            &args,
-            &set,
-            &model_id,
-            &seed_ids,
-            musicrec_recommend::Feedback::default(),
-        )?,
-    };
+        );
+    }
+    let result = musicrec_app::recommend(&model, &query, listener)?;
+    if result.fewer_than_requested {
+        eprintln!(
+            "note: {} of {} songs returned{}",
+            result.tracks.len(),
+            args.k,
+            if query.method == RecommendMethod::Cf {
+                ": collaborative filtering only knows songs someone liked".to_owned()
+            } else {
+                format!(
+                    ": the catalog has {} embedded tracks, {} of them seeds{}",
+                    model.set.len(),
+                    result.seeds.len(),
+                    if args.max_per_artist.is_some() {
+                        ", and --max-per-artist limits the rest"
+                    } else {
+                        ""
+                    }
+                )
+            }
+        );
+    }
 
-    let entry = |id: TrackId, score: Option<f32>| Song::of(store.as_ref(), &set, id, score);
+    let entry =
+        |id: i64, score: Option<f32>| Song::of(store.as_ref(), &model.set, TrackId(id), score);
     let output = Output {
-        seeds: seed_ids
+        seeds: result
+            .seeds
             .iter()
             .map(|&id| entry(id, None))
             .collect::<anyhow::Result<_>>()?,
-        recommendations: tracks
+        recommendations: result
+            .tracks
             .iter()
-            .map(|hit| entry(TrackId(hit.id), Some(hit.score)))
+            .map(|hit| entry(hit.id, Some(hit.score)))
             .collect::<anyhow::Result<_>>()?,
     };
     match args.format.as_str() {
         "json" => outln!("{}", serde_json::to_string_pretty(&output)?)?,
         "m3u" => out!("{}", m3u(&output.recommendations, args.base.as_deref())?)?,
-        _ => print_table(&output, &model_id, &scoring)?,
+        _ => print_table(&output, &model.model_id, &result.scoring)?,
     }
     args.upstream
         .push(store.as_ref(), &output.recommendations)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// How the scores were made, for the table's header line.
-fn describe_scoring(args: &Args) -> String {
-    match args.method.as_str() {
-        "cf" => "collaborative filtering".to_owned(),
-        "hybrid" => format!(
-            "hybrid {:.2} x CF + {:.2} x content",
-            args.hybrid_weight,
-            1.0 - args.hybrid_weight
-        ),
-        _ => args.metric.to_string(),
-    }
-}
-
-/// Methods 1 and 2, with the user's feedback (if any) in the request.
-fn content_hits(
-    index: &EmbeddingIndex,
-    args: &Args,
-    set: &EmbeddingSet,
-    model_id: &str,
-    seed_ids: &[TrackId],
-    feedback: musicrec_recommend::Feedback,
-) -> anyhow::Result<Vec<Hit>> {
-    let mut request = RecommendRequest::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
-    request.metric = args.metric;
-    request.max_per_artist = args.max_per_artist;
-    request.feedback = feedback;
-    if args.method == "genre" {
-        if set.model.genres.is_empty() {
-            bail!("--method genre needs genre probabilities, and model {model_id} has no genres");
-        }
-        request.method = Method::SimilarityAndGenre(GenreBlend::default());
-    }
-    let result = index.recommend(&request).context("recommendation failed")?;
-    if result.fewer_than_requested {
-        eprintln!(
-            "note: {} of {} songs returned: the catalog has {} embedded tracks, {} of them seeds{}",
-            result.tracks.len(),
-            args.k,
-            set.len(),
-            seed_ids.len(),
-            if args.max_per_artist.is_some() {
-                ", and --max-per-artist limits the rest"
-            } else {
-                ""
-            }
-        );
-    }
-    Ok(result.tracks)
-}
-
-/// CF or hybrid over every user's likes in the catalog.
-fn collaborative_hits(
-    store: &dyn CatalogStore,
-    index: &EmbeddingIndex,
-    args: &Args,
-    user: &str,
-    anchors: &[i64],
-    exclude: &[i64],
-) -> anyhow::Result<Vec<Hit>> {
-    let interactions = interactions_from_catalog(store)?;
-    let model = CfModel::fit(&interactions, &CfParams::default());
-    let ranker = if args.method == "cf" {
-        Ranker::Cf
-    } else {
-        Ranker::Hybrid {
-            weight: args.hybrid_weight,
-        }
-    };
-    // The artist cap needs the whole ranking to pick from.
-    let fetch = if args.max_per_artist.is_some() {
-        index.len()
-    } else {
-        args.k
-    };
-    let mut hits = rank_for_user(index, model.as_ref(), user, anchors, exclude, ranker, fetch)?;
-    hits = match args.max_per_artist {
-        Some(0) => bail!("--max-per-artist must be at least 1"),
-        Some(cap) => index.cap_per_artist(&hits, args.k, cap),
-        None => hits,
-    };
-    if hits.len() < args.k {
-        eprintln!(
-            "note: {} of {} songs returned{}",
-            hits.len(),
-            args.k,
-            if args.method == "cf" {
-                ": collaborative filtering only knows songs someone liked"
-            } else {
-                ""
-            }
-        );
-    }
-    Ok(hits)
 }
 
 fn print_table(output: &Output, model_id: &str, scoring: &str) -> anyhow::Result<()> {

@@ -44,7 +44,7 @@ use musicrec_train::{
 use serde::{Deserialize, Serialize};
 
 use crate::cmd::eval::{EvalOptions, append_eval_sections};
-use crate::embedder::ModelEmbedder;
+use musicrec_embed::ModelEmbedder;
 
 /// Run the paper's experiment end to end into one folder and one HTML report.
 #[derive(clap::Args, Debug)]
@@ -577,9 +577,9 @@ fn train_backbone_head(run: &mut Run) -> anyhow::Result<serde_json::Value> {
         command_line: Some(std::env::args().collect::<Vec<_>>().join(" ")),
         progress: true,
     };
-    let backbone = crate::default_model::BackboneKind::MusicnnMsd.load()?;
-    let report = musicrec_train::train_head(&config, backbone.as_ref())
-        .map_err(crate::embedder::one_line)?;
+    let backbone = musicrec_embed::built_in::BackboneKind::MusicnnMsd.load()?;
+    let report =
+        musicrec_train::train_head(&config, backbone.as_ref()).map_err(musicrec_embed::one_line)?;
     Ok(serde_json::json!({
         "dir": out,
         "backbone": report.config.backbone,
@@ -685,7 +685,7 @@ fn build_catalog(run: &mut Run) -> anyhow::Result<serde_json::Value> {
         .with_context(|| format!("cannot load model {}", model.display()))?;
     let db = run.out.join("catalog").join("catalog.db");
     let db_arg = db.display().to_string();
-    let (_, mut store) = crate::store::open_or_create(Some(db_arg.as_str()))?;
+    let (_, mut store) = musicrec_app::store::open_or_create(Some(db_arg.as_str()))?;
     let options = ScanOptions {
         jobs: run.jobs.unwrap_or(0),
         follow_links: true,
@@ -772,11 +772,11 @@ fn recommend(run: &mut Run) -> anyhow::Result<serde_json::Value> {
             .context("the catalog stage's labels.json is missing")?,
     )?;
     let db_arg = db.display().to_string();
-    let store = crate::store::open_existing(Some(db_arg.as_str()))?;
+    let store = musicrec_app::store::open_existing(Some(db_arg.as_str()))?;
     let model = run.model_dir(Arch::Crnn, 0);
     let config =
         musicrec_train::ModelDirConfig::read(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let model_id = crate::embedder::model_id_of(&model, &config.arch)?;
+    let model_id = musicrec_embed::model_id_of(&model, &config.arch)?;
     let set = store.load_embeddings(&model_id)?;
     let index = musicrec_recommend::index_from_embedding_set(&set)?;
     let paths: Vec<(i64, PathBuf)> = set

@@ -11,8 +11,8 @@ use anyhow::bail;
 use musicrec_catalog::ScanOptions;
 use musicrec_catalog_pg::{JobOutcome, WorkerOptions};
 
-use crate::embedder::ModelEmbedder;
 use crate::progress::{Metered, scan_bar, scan_did_nothing, scan_summary};
+use musicrec_embed::ModelEmbedder;
 
 /// Embed music folders into the catalog, or list recorded failures.
 #[derive(clap::Args, Debug)]
@@ -102,7 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.worker {
         return run_worker(&args, &embedder, &options);
     }
-    let (db, mut store) = crate::store::open_or_create(args.db.as_deref())?;
+    let (db, mut store) = musicrec_app::store::open_or_create(args.db.as_deref())?;
     let metered = Metered::new(&embedder);
     let progress = scan_bar(metered.meter());
     let report = musicrec_catalog::scan(store.as_mut(), &args.dirs, &metered, &options, &progress)?;
@@ -131,8 +131,8 @@ fn run_worker(
     embedder: &ModelEmbedder,
     options: &ScanOptions,
 ) -> anyhow::Result<ExitCode> {
-    let db = crate::store::Db::from_arg(args.db.as_deref())?;
-    let crate::store::Db::Postgres(url) = &db else {
+    let db = musicrec_app::store::Db::from_arg(args.db.as_deref())?;
+    let musicrec_app::store::Db::Postgres(url) = &db else {
         bail!(
             "--worker shares a job queue in PostgreSQL: pass --db postgres://..., not {}",
             db.describe()
@@ -141,7 +141,7 @@ fn run_worker(
     if args.lease_secs == 0 {
         bail!("--lease-secs must be at least 1");
     }
-    let mut store = crate::store::open_postgres(url)?;
+    let mut store = musicrec_app::store::open_postgres(url)?;
     let worker = WorkerOptions {
         threads: options.jobs,
         lease: Duration::from_secs(args.lease_secs),
@@ -196,7 +196,7 @@ fn embedder_id(embedder: &ModelEmbedder) -> &str {
 }
 
 fn list_failures(db: Option<&str>) -> anyhow::Result<ExitCode> {
-    let store = crate::store::open_existing(db)?;
+    let store = musicrec_app::store::open_existing(db)?;
     let failures = store.failed()?;
     if failures.is_empty() {
         outln!("no recorded failures")?;

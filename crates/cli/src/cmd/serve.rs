@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::embedder::ModelChoice;
 use anyhow::Context;
 
 /// Serve the web page and the HTTP API.
@@ -46,7 +45,8 @@ pub struct Args {
     #[arg(long)]
     new_token: bool,
     /// Model whose embeddings to serve: `musicnn`, `cnn` or a directory, as for `scan`
-    /// [default: the catalog's only model, or the one with the most embedded tracks].
+    /// [default: the default model (MusiCNN) when the catalog holds its embeddings, else the
+    /// catalog's only model, or the one with the most embedded tracks; as `recommend` chooses].
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<PathBuf>,
     /// Seconds between checks for a changed catalog (0: only on POST /api/reload).
@@ -118,11 +118,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let upstream = upstream_config(&args)?;
-    let store = crate::store::open_existing(args.db.as_deref())?;
-    let model = match &args.model {
-        Some(dir) => Some(ModelChoice::parse(Some(dir))?.model_id()?),
-        None => None,
-    };
+    let store = musicrec_app::store::open_existing(args.db.as_deref())?;
+    let model = crate::models::request(args.model.as_deref())?;
     musicrec_server::run(
         store,
         musicrec_server::ServeConfig {

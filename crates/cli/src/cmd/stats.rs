@@ -15,8 +15,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let db = crate::store::Db::from_arg(args.db.as_deref())?;
-    let store = crate::store::open_existing(args.db.as_deref())?;
+    let db = musicrec_app::store::Db::from_arg(args.db.as_deref())?;
+    let store = musicrec_app::store::open_existing(args.db.as_deref())?;
     let stats = store.stats()?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&stats)?)?;

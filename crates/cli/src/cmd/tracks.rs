@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.limit == 0 {
         bail!("--limit must be at least 1");
     }
-    let store = crate::store::open_existing(args.db.as_deref())?;
+    let store = musicrec_app::store::open_existing(args.db.as_deref())?;
     let set = embeddings_for_genres(store.as_ref())?;
     let genre_of = |track: &Track| -> Option<String> {
         let set = set.as_ref()?;
@@ -149,7 +149,7 @@ fn embeddings_for_genres(store: &dyn CatalogStore) -> anyhow::Result<Option<Embe
     if store.model_ids()?.is_empty() {
         return Ok(None);
     }
-    let model_id = crate::lookup::choose_model(store, None)?;
+    let model_id = crate::models::choose(store, None)?;
     Ok(Some(store.load_embeddings(&model_id)?))
 }
 

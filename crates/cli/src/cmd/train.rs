@@ -53,7 +53,7 @@ pub struct Args {
     cache: Option<PathBuf>,
     /// Train a genre head on this built-in backbone instead of a network from scratch:
     /// `musicnn` or `cnn`.
-    #[arg(long, value_name = "NAME", value_parser = crate::default_model::BACKBONE_NAMES)]
+    #[arg(long, value_name = "NAME", value_parser = musicrec_embed::built_in::BACKBONE_NAMES)]
     backbone: Option<String>,
     /// With --backbone: band-limited copies of every clip to train on besides the original
     /// (`band:HZ`, comma-separated; `none` for none).
@@ -229,7 +229,7 @@ pub(crate) fn default_feature_cache() -> anyhow::Result<PathBuf> {
 
 /// `--backbone`: a genre head on a built-in backbone.
 fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
-    let kind = crate::default_model::BackboneKind::parse(backbone)?;
+    let kind = musicrec_embed::built_in::BackboneKind::parse(backbone)?;
     if args.labels == "tags" {
         return train_head_from_tags(args, kind);
     }
@@ -312,7 +312,7 @@ fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
 /// on the backbone embeddings the catalog already holds (nothing is decoded again).
 fn train_head_from_tags(
     args: &Args,
-    kind: crate::default_model::BackboneKind,
+    kind: musicrec_embed::built_in::BackboneKind,
 ) -> anyhow::Result<ExitCode> {
     use musicrec_train::head::{
         HEAD_FORMAT_NAME, HEAD_FORMAT_VERSION, HeadConfig, HeadProvenance, fit_with_holdout,
@@ -330,7 +330,7 @@ fn train_head_from_tags(
         );
     }
     let backbone_id = kind.id()?;
-    let store = crate::store::open_existing(Some(db))?;
+    let store = musicrec_app::store::open_existing(Some(db))?;
     // The model of the catalog with this backbone's embeddings and the most tracks.
     let mut best: Option<(String, usize)> = None;
     for id in store.model_ids()? {

@@ -27,7 +27,7 @@ use musicrec_catalog::{ModelInfo, TrackEmbedder, TrackEmbedding};
 pub use musicrec_train::model_dir::model_id_of;
 use musicrec_train::{Analysis, Backbone, DeviceKind, Head, HeadConfig, ModelDir};
 
-use crate::default_model::BackboneKind;
+use crate::built_in::BackboneKind;
 
 /// What `--model` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl HeadSource {
     /// The head's config.json and weights bytes (for [`HeadSource::Tags`], what stands for them
     /// in the model id).
     fn bytes(&self) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
-        use crate::default_model::{GENRE_HEAD_CONFIG, GENRE_HEAD_WEIGHTS};
+        use crate::built_in::{GENRE_HEAD_CONFIG, GENRE_HEAD_WEIGHTS};
         match self {
             Self::BuiltIn => Ok((GENRE_HEAD_CONFIG.to_vec(), GENRE_HEAD_WEIGHTS.to_vec())),
             Self::Tags => Ok((TAGS_AS_GENRES.to_vec(), Vec::new())),
@@ -73,7 +73,7 @@ impl HeadSource {
     /// How messages and the `model` command name the head.
     pub fn describe(&self) -> String {
         match self {
-            Self::BuiltIn => crate::default_model::GENRE_HEAD_NAME.to_string(),
+            Self::BuiltIn => crate::built_in::GENRE_HEAD_NAME.to_string(),
             Self::Tags => "its tags as genres".to_string(),
             Self::Dir(dir) => format!("the genre head in {}", dir.display()),
         }
@@ -83,7 +83,7 @@ impl HeadSource {
     fn name(&self) -> PathBuf {
         match self {
             Self::Dir(dir) => dir.clone(),
-            _ => PathBuf::from(crate::default_model::GENRE_HEAD_NAME),
+            _ => PathBuf::from(crate::built_in::GENRE_HEAD_NAME),
         }
     }
 }
@@ -127,7 +127,7 @@ impl ModelChoice {
     /// any network.
     pub fn model_id(&self) -> anyhow::Result<String> {
         match self {
-            Self::BuiltInCnn => crate::default_model::model_id(),
+            Self::BuiltInCnn => crate::built_in::model_id(),
             Self::ModelDir(dir) => {
                 let config = musicrec_train::ModelDirConfig::read(dir)?;
                 model_id_of(dir, &config.arch).map_err(one_line)
@@ -260,13 +260,13 @@ impl ModelEmbedder {
 
     /// The built-in CNN (`models/default/`).
     pub fn built_in_cnn() -> anyhow::Result<Self> {
-        let model = crate::default_model::load(DeviceKind::Cpu)?;
-        let model_id = crate::default_model::model_id()?;
+        let model = crate::built_in::load(DeviceKind::Cpu)?;
+        let model_id = crate::built_in::model_id()?;
         Self::from_model_dir(
             model,
-            || crate::default_model::load(DeviceKind::Cpu),
+            || crate::built_in::load(DeviceKind::Cpu),
             model_id,
-            crate::default_model::NAME.to_string(),
+            crate::built_in::NAME.to_string(),
         )
     }
 

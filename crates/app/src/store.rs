@@ -1,14 +1,15 @@
-//! Which catalog a command talks to: `--db` names it (a SQLite file path, or a
+//! Which catalog a front end talks to: `--db` names it (a SQLite file path, or a
 //! `postgres://`/`postgresql://` URL of a PostgreSQL catalog shared by several machines), or the
 //! platform's default SQLite file. Every command opens its store here, as a
 //! `Box<dyn CatalogStore>`, so that backends are chosen in one place.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use musicrec_catalog::CatalogStore;
 use musicrec_catalog_pg::{PostgresStore, is_postgres_url, redact_url};
 use musicrec_catalog_sqlite::{SqliteStore, default_catalog_path};
+
+use crate::error::{AppError, Result};
 
 /// A parsed `--db` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,15 +23,17 @@ pub enum Db {
 
 impl Db {
     /// `--db` as given, or the platform's default catalog file.
-    pub fn from_arg(arg: Option<&str>) -> anyhow::Result<Db> {
+    pub fn from_arg(arg: Option<&str>) -> Result<Db> {
         match arg {
-            Some(text) if text.trim().is_empty() => bail!("--db is empty"),
+            Some(text) if text.trim().is_empty() => Err(AppError::Invalid("--db is empty".into())),
             Some(text) if is_postgres_url(text) => Ok(Db::Postgres(text.trim().to_owned())),
             Some(text) => Ok(Db::Sqlite(PathBuf::from(text))),
-            None => Ok(Db::Sqlite(
-                default_catalog_path()
-                    .context("cannot find a default catalog location; pass --db")?,
-            )),
+            None => Ok(Db::Sqlite(default_catalog_path().map_err(|source| {
+                AppError::Open {
+                    catalog: "(the default catalog; pass --db)".into(),
+                    source,
+                }
+            })?)),
         }
     }
 
@@ -50,20 +53,18 @@ impl Db {
 
 /// Opens an existing catalog for reading commands (`stats`, `recommend`, `scan --failed`): a
 /// missing catalog is an error that says how to make one, not a new empty catalog.
-pub fn open_existing(arg: Option<&str>) -> anyhow::Result<Box<dyn CatalogStore>> {
+pub fn open_existing(arg: Option<&str>) -> Result<Box<dyn CatalogStore>> {
     let db = Db::from_arg(arg)?;
     match &db {
         Db::Sqlite(path) => {
             if !path.is_file() {
-                bail!(
+                return Err(AppError::Unavailable(format!(
                     "no catalog at {}: run `musicrec scan DIR{}` first",
                     path.display(),
                     Db::hint_flag(arg)
-                );
+                )));
             }
-            Ok(Box::new(SqliteStore::open(path).with_context(|| {
-                format!("cannot open catalog {}", path.display())
-            })?))
+            Ok(Box::new(open_sqlite(path)?))
         }
         // A server database exists or not as a whole; an empty one is a valid, empty catalog.
         Db::Postgres(url) => Ok(Box::new(open_postgres(url)?)),
@@ -71,19 +72,26 @@ pub fn open_existing(arg: Option<&str>) -> anyhow::Result<Box<dyn CatalogStore>>
 }
 
 /// Opens the catalog for writing commands (`scan`), creating it when it does not exist.
-pub fn open_or_create(arg: Option<&str>) -> anyhow::Result<(Db, Box<dyn CatalogStore>)> {
+pub fn open_or_create(arg: Option<&str>) -> Result<(Db, Box<dyn CatalogStore>)> {
     let db = Db::from_arg(arg)?;
     let store: Box<dyn CatalogStore> = match &db {
-        Db::Sqlite(path) => Box::new(
-            SqliteStore::open(path)
-                .with_context(|| format!("cannot open catalog {}", path.display()))?,
-        ),
+        Db::Sqlite(path) => Box::new(open_sqlite(path)?),
         Db::Postgres(url) => Box::new(open_postgres(url)?),
     };
     Ok((db, store))
 }
 
 /// Connects to a PostgreSQL catalog (creating or migrating its tables).
-pub fn open_postgres(url: &str) -> anyhow::Result<PostgresStore> {
-    PostgresStore::connect(url).with_context(|| format!("cannot open catalog {}", redact_url(url)))
+pub fn open_postgres(url: &str) -> Result<PostgresStore> {
+    PostgresStore::connect(url).map_err(|source| AppError::Open {
+        catalog: redact_url(url),
+        source,
+    })
+}
+
+fn open_sqlite(path: &std::path::Path) -> Result<SqliteStore> {
+    SqliteStore::open(path).map_err(|source| AppError::Open {
+        catalog: path.display().to_string(),
+        source,
+    })
 }

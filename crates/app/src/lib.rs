@@ -1,0 +1,23 @@
+//! musicrec's application service: what a front end (the CLI, the web server, a player bridge)
+//! asks of musicrec, written once. It opens a catalog from a `--db` value ([`store`]), chooses
+//! the model whose embeddings to use and loads them ([`ModelIndex`]), resolves a track as a user
+//! typed it ([`resolve_track`]), and recommends ([`recommend()`]) with every method, metric,
+//! artist cap and listener feedback, returning [`AppError`]s that say which kind of failure
+//! they are.
+//!
+//! Sits above `catalog` (and its SQLite and PostgreSQL stores) and `recommend`; it must not
+//! import the model stages (front ends compute model ids and pass them in), `server` or `cli`.
+
+mod error;
+mod lookup;
+mod recommend;
+pub mod store;
+
+pub use error::{AppError, Result};
+pub use lookup::{
+    ChosenModel, ModelIndex, ModelRequest, check_seed_count, choose_model, resolve_seed,
+    resolve_track,
+};
+pub use recommend::{
+    Listener, RecommendMethod, RecommendQuery, Recommended, UserFeedback, fit_cf, recommend,
+};
