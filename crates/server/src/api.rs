@@ -519,6 +519,12 @@ pub async fn recommend(
         hybrid_weight: body.hybrid_weight,
     };
     let user = body.user.as_deref().map(check_user_name).transpose()?;
+    if query.method.is_collaborative() && user.is_none() {
+        return Err(ApiError::bad_request(format!(
+            "method {} recommends for a listener: give `user`",
+            query.method.as_str()
+        )));
+    }
     let feedback = match &user {
         None => UserFeedback::default(),
         Some(name) => {
