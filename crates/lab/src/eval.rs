@@ -818,3 +818,52 @@ pub fn append_eval_sections(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn degradations_are_noise_then_codecs_in_the_order_given() {
+        let conditions = degradations(&[20.0, 0.0], &["mp3:64k".to_owned()]).unwrap();
+        let labels: Vec<String> = conditions.iter().map(Degradation::label).collect();
+        assert_eq!(labels.len(), 3);
+        assert!(matches!(conditions[0], Degradation::Noise { snr_db } if snr_db == 20.0));
+        assert!(matches!(conditions[1], Degradation::Noise { snr_db } if snr_db == 0.0));
+        assert!(matches!(conditions[2], Degradation::Codec { .. }));
+        assert!(degradations(&[], &["not a codec".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn model_names_are_folder_names_made_unique() {
+        let dirs = [
+            PathBuf::from("/nowhere/a/crnn"),
+            PathBuf::from("/nowhere/b/crnn"),
+            PathBuf::from("musicnn"),
+            PathBuf::from("/nowhere/c/crnn"),
+        ];
+        assert_eq!(
+            model_names(&dirs),
+            ["crnn", "crnn-2", "musicnn", "crnn-3"].map(String::from)
+        );
+    }
+
+    #[test]
+    fn a_threshold_outside_zero_one_is_refused_before_any_model_loads() {
+        let options = EvalOptions {
+            models: vec![PathBuf::from("/nowhere/model")],
+            data: PathBuf::from("/nowhere/data.csv"),
+            cache: None,
+            split: Split::Test,
+            out: PathBuf::from("/nowhere/out"),
+            threshold: 1.0,
+            bootstrap: 0,
+            seed: 0,
+            conditions: Vec::new(),
+            jobs: None,
+            device: DeviceKind::Cpu,
+        };
+        let err = evaluate(&options).unwrap_err().to_string();
+        assert!(err.contains("--threshold must be in (0, 1)"), "{err}");
+    }
+}

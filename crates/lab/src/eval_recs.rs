@@ -957,3 +957,47 @@ fn progress_bar(len: usize) -> ProgressBar {
     );
     bar
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zscore_centres_and_scales_each_dimension_and_zeroes_constant_ones() {
+        // Three tracks, two dimensions: the second is constant.
+        let rows = [1.0, 5.0, 2.0, 5.0, 3.0, 5.0];
+        let z = zscore(&rows, 2);
+        let first: Vec<f32> = z.chunks(2).map(|r| r[0]).collect();
+        assert!(first.iter().sum::<f32>().abs() < 1e-6);
+        assert!((first[2] - 1.224_745).abs() < 1e-5, "{first:?}");
+        assert!(z.chunks(2).all(|r| r[1] == 0.0));
+    }
+
+    #[test]
+    fn the_random_draw_is_seeded_and_skips_the_seeds_artist() {
+        let labels = [0, 0, 1, 1, 0, 1];
+        let a = random_draw(&labels, None, 2, 7);
+        assert_eq!(a, random_draw(&labels, None, 2, 7));
+        assert_eq!(a.1, labels.len());
+        // Each track's only other-artist candidates are of the other genre: precision 0.
+        let artists: Vec<String> = ["x", "x", "y", "y", "x", "y"].map(String::from).to_vec();
+        let (precision, queries) = random_draw(&labels, Some(&artists), 2, 7);
+        assert_eq!(queries, labels.len());
+        assert_eq!(precision, 0.0);
+    }
+
+    #[test]
+    fn k_zero_is_refused_before_the_manifest_is_read() {
+        let settings = RecsSettings {
+            data: PathBuf::from("/nowhere/data.csv"),
+            model: None,
+            backbone: None,
+            k: 0,
+            split: "test".into(),
+            seed: 0,
+            allow_seen: false,
+        };
+        let err = evaluate_recs(&settings).unwrap_err().to_string();
+        assert_eq!(err, "-k must be at least 1");
+    }
+}

@@ -139,3 +139,49 @@ pub fn compare(settings: &InteractionSettings) -> anyhow::Result<InteractionOutc
         json,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> InteractionSettings {
+        InteractionSettings {
+            interactions: SIMULATED.into(),
+            db: Some("/nowhere/catalog.db".into()),
+            model: ModelRequest::default(),
+            k: 10,
+            seed: 0,
+            listeners: 10,
+            holdout: 0.2,
+            hybrid_weight: 0.5,
+        }
+    }
+
+    #[test]
+    fn bad_shares_are_refused_before_the_catalog_is_opened() {
+        let err = |s: InteractionSettings| compare(&s).unwrap_err().to_string();
+        assert_eq!(
+            err(InteractionSettings { k: 0, ..settings() }),
+            "-k must be at least 1"
+        );
+        assert!(
+            err(InteractionSettings {
+                holdout: 1.0,
+                ..settings()
+            })
+            .contains("--holdout")
+        );
+        assert!(
+            err(InteractionSettings {
+                hybrid_weight: 1.5,
+                ..settings()
+            })
+            .contains("--hybrid-weight")
+        );
+        let missing = InteractionSettings {
+            interactions: "/nowhere/log.csv".into(),
+            ..settings()
+        };
+        assert!(err(missing).contains("no such file"));
+    }
+}

@@ -1063,3 +1063,82 @@ fn seeds_section(run: &Run, page: &mut HtmlPage) {
     }
     page.list(&lines);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(name: &str, genre: &str) -> RecTrack {
+        RecTrack {
+            name: name.into(),
+            true_genre: genre.into(),
+            predicted_genre: None,
+            score: None,
+        }
+    }
+
+    #[test]
+    fn seeded_picks_depend_on_seed_and_set_not_on_the_folder() {
+        let here: Vec<(i64, PathBuf)> = (0..20)
+            .map(|i| (i, PathBuf::from(format!("/a/audio/{i:04}-x.wav"))))
+            .collect();
+        let there: Vec<(i64, PathBuf)> = (0..20)
+            .map(|i| (i, PathBuf::from(format!("/b/c/audio/{i:04}-x.wav"))))
+            .collect();
+        let pick = seeded_pick(&here, 3, 0, 5);
+        assert_eq!(pick.len(), 5);
+        assert_eq!(pick, seeded_pick(&there, 3, 0, 5));
+        assert_ne!(pick, seeded_pick(&here, 3, 1, 5));
+        assert_ne!(pick, seeded_pick(&here, 4, 0, 5));
+    }
+
+    #[test]
+    fn genre_match_is_the_share_of_recommendations_in_a_seed_genre() {
+        let seeds = [track("a", "rock"), track("b", "jazz")];
+        let recs = [
+            track("c", "rock"),
+            track("d", "pop"),
+            track("e", "jazz"),
+            track("f", "pop"),
+        ];
+        assert_eq!(genre_match(&seeds, &recs), 0.5);
+        assert_eq!(genre_match(&seeds, &[]), 0.0);
+    }
+
+    #[test]
+    fn a_rerun_with_other_settings_is_refused_naming_the_difference() {
+        let out = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            data: PathBuf::from("/data"),
+            epochs: 3,
+            width: 0.25,
+            seeds: 1,
+            seed: 0,
+            preset: "choi".into(),
+            frames: None,
+            batch: 16,
+            lr: 1e-3,
+            patience: 10,
+            genres: None,
+            per_genre: None,
+            split_ratio: "8:1:1".into(),
+            screen: true,
+            noise: Vec::new(),
+            bootstrap: 0,
+            seed_sets: 3,
+        };
+        let mut run = Run {
+            out: out.path().to_path_buf(),
+            settings: settings.clone(),
+            jobs: None,
+            command_line: String::new(),
+            stages: Vec::new(),
+            dirty: false,
+        };
+        check_settings(&run).unwrap();
+        check_settings(&run).unwrap();
+        run.settings.epochs = 5;
+        let err = check_settings(&run).unwrap_err().to_string();
+        assert!(err.contains("epochs: 3 before, 5 now"), "{err}");
+    }
+}

@@ -1,13 +1,15 @@
 //! `musicrec train`: train a CRNN or CNN genre classifier on a manifest's cached log-mels into a
 //! model directory, or (`--backbone`) a genre head on a pretrained backbone's cached features into
-//! a head directory. All logic lives in `musicrec_train`; this module parses options and reports.
+//! a head directory. The training is `musicrec_train`'s, a head from a catalog's genre tags
+//! `musicrec_lab::tags_head`'s; this module parses options and reports.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use musicrec_datasets::Split;
+use musicrec_embed::one_line;
 use musicrec_features::MelConfig;
-use musicrec_lab::tags_head::{TagsHeadSettings, train_head_from_tags as train_head_from_tags_in};
+use musicrec_lab::tags_head::{self, TagsHeadSettings};
 use musicrec_train::head::{FitOptions, describe_accuracy};
 use musicrec_train::{
     Analysis, Arch, DeviceKind, HeadTrainConfig, TrainConfig, Variant, WindowLength,
@@ -310,7 +312,7 @@ fn train_head_from_tags(
             "--labels tags needs --from-db CATALOG (a catalog scanned with the backbone)"
         );
     };
-    let outcome = train_head_from_tags_in(&TagsHeadSettings {
+    let outcome = tags_head::train_head_from_tags(&TagsHeadSettings {
         backbone: kind,
         db: db.clone(),
         out: args.out.clone(),
@@ -351,11 +353,6 @@ fn train_head_from_tags(
         )?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The train stage's errors are complete one-line reasons; keep their source chains out.
-fn one_line(err: musicrec_train::TrainError) -> anyhow::Error {
-    anyhow::anyhow!("{err}")
 }
 
 /// The invocation, shell-quoted where needed, for the model card.
