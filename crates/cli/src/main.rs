@@ -8,7 +8,6 @@ mod stdout;
 mod allocator;
 mod cmd;
 mod models;
-mod output;
 mod playlist;
 mod progress;
 mod report;

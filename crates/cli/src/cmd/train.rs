@@ -1,12 +1,15 @@
 //! `musicrec train`: train a CRNN or CNN genre classifier on a manifest's cached log-mels into a
 //! model directory, or (`--backbone`) a genre head on a pretrained backbone's cached features into
-//! a head directory. All logic lives in `musicrec_train`; this module parses options and reports.
+//! a head directory. The training is `musicrec_train`'s, a head from a catalog's genre tags
+//! `musicrec_lab::tags_head`'s; this module parses options and reports.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use musicrec_datasets::Split;
+use musicrec_embed::one_line;
 use musicrec_features::MelConfig;
+use musicrec_lab::tags_head::{self, TagsHeadSettings};
 use musicrec_train::head::{FitOptions, describe_accuracy};
 use musicrec_train::{
     Analysis, Arch, DeviceKind, HeadTrainConfig, TrainConfig, Variant, WindowLength,
@@ -218,15 +221,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The platform cache folder's `musicrec/backbone-features`.
-pub(crate) fn default_feature_cache() -> anyhow::Result<PathBuf> {
-    directories::ProjectDirs::from("", "", "musicrec")
-        .map(|dirs| dirs.cache_dir().join("backbone-features"))
-        .ok_or_else(|| {
-            anyhow::anyhow!("no home folder for the backbone feature cache: pass --cache DIR")
-        })
-}
-
 /// `--backbone`: a genre head on a built-in backbone.
 fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
     let kind = musicrec_embed::built_in::BackboneKind::parse(backbone)?;
@@ -261,7 +255,7 @@ fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
     };
     let cache = match &args.cache {
         Some(dir) => dir.clone(),
-        None => default_feature_cache()?,
+        None => musicrec_lab::backbone_feature_cache()?,
     };
     let config = HeadTrainConfig {
         manifest: data,
@@ -308,129 +302,38 @@ fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--labels tags --from-db CATALOG`: a head learnt from the genre tags of the catalog's files,
-/// on the backbone embeddings the catalog already holds (nothing is decoded again).
+/// `--labels tags --from-db CATALOG`: a head learnt from the genre tags of the catalog's files.
 fn train_head_from_tags(
     args: &Args,
     kind: musicrec_embed::built_in::BackboneKind,
 ) -> anyhow::Result<ExitCode> {
-    use musicrec_train::head::{
-        HEAD_FORMAT_NAME, HEAD_FORMAT_VERSION, HeadConfig, HeadProvenance, fit_with_holdout,
-        tag_labels, write_head,
-    };
     let Some(db) = &args.from_db else {
         anyhow::bail!(
             "--labels tags needs --from-db CATALOG (a catalog scanned with the backbone)"
         );
     };
-    if !(0.0..1.0).contains(&args.held_out) || args.held_out == 0.0 {
-        anyhow::bail!(
-            "--held-out must be a share in (0, 1), not {}",
-            args.held_out
-        );
-    }
-    let backbone_id = kind.id()?;
-    let store = musicrec_app::store::open_existing(Some(db))?;
-    // The model of the catalog with this backbone's embeddings and the most tracks.
-    let mut best: Option<(String, usize)> = None;
-    for id in store.model_ids()? {
-        let Some(info) = store.model(&id)? else {
-            continue;
-        };
-        if info.config.get("backbone_id").and_then(|v| v.as_str()) != Some(backbone_id.as_str()) {
-            continue;
-        }
-        let count = store.load_embeddings(&id)?.tracks.len();
-        if best.as_ref().is_none_or(|(_, n)| count > *n) {
-            best = Some((id, count));
-        }
-    }
-    let Some((model_id, _)) = best else {
-        anyhow::bail!(
-            "catalog {db} holds no track embedded with backbone {} ({backbone_id}): run `musicrec scan DIR --db {db}` first",
-            kind.name()
-        );
-    };
-    let set = store.load_embeddings(&model_id)?;
-    let dim = set.model.embedding_dim;
-    let mut tags = Vec::with_capacity(set.tracks.len());
-    for track in &set.tracks {
-        tags.push(store.track(track.id)?.and_then(|t| t.tags.genre));
-    }
-    let labelled = tag_labels(&tags, args.min_tracks);
-    if labelled.labels.len() < 2 {
-        anyhow::bail!(
-            "catalog {db}: {} of {} tracks have a genre tag, and {} genre(s) have at least --min-tracks {} tracks; a head needs at least 2",
-            set.tracks.len() - labelled.untagged,
-            set.tracks.len(),
-            labelled.labels.len(),
-            args.min_tracks
-        );
-    }
-    let (mut rows, mut ys) = (Vec::new(), Vec::new());
-    for (i, label) in labelled.assigned.iter().enumerate() {
-        if let Some(label) = label {
-            rows.push(set.embeddings[i * dim..(i + 1) * dim].to_vec());
-            ys.push(*label);
-        }
-    }
-    let fit_options = FitOptions {
+    let outcome = tags_head::train_head_from_tags(&TagsHeadSettings {
+        backbone: kind,
+        db: db.clone(),
+        out: args.out.clone(),
+        min_tracks: args.min_tracks,
+        held_out: args.held_out,
         l2: args.l2,
         seed: args.seed,
-        ..FitOptions::default()
-    };
-    let (fitted, reports, accuracy) =
-        fit_with_holdout(&rows, &ys, &labelled.labels, args.held_out, &fit_options)
-            .map_err(one_line)?;
-    let config = HeadConfig {
-        format: HEAD_FORMAT_NAME.into(),
-        format_version: HEAD_FORMAT_VERSION,
-        musicrec_version: musicrec_train::model_dir::MUSICREC_VERSION.into(),
-        backbone: kind.name(),
-        backbone_id,
-        analysis: Analysis::default(),
-        embedding_dim: dim,
-        genres: labelled.labels.clone(),
-        feature_mean: fitted.mean.clone(),
-        feature_std: fitted.std.clone(),
-        training: HeadProvenance {
-            manifest: PathBuf::from(format!("genre tags of catalog {db} (model {model_id})")),
-            manifest_blake3: String::new(),
-            splits: vec!["tags".into()],
-            clips: rows.len(),
-            examples: rows.len(),
-            variants: vec![Variant::Original],
-            fit: fit_options,
-            cross_validation: Vec::new(),
-            cv_folds: None,
-            test: None,
-            labels: reports.clone(),
-            held_out_accuracy: Some(accuracy),
-            command_line: Some(command_line()),
-        },
-    };
-    write_head(&args.out, &config, &fitted).map_err(one_line)?;
+        command_line: Some(command_line()),
+    })?;
     outln!(
         "{}: genre head on {} from the genre tags of {} of {} tracks ({} untagged, {} in genres with fewer than {} tracks: {})",
         args.out.display(),
-        config.backbone,
-        rows.len(),
-        set.tracks.len(),
-        labelled.untagged,
-        labelled.rare.iter().map(|(_, n)| n).sum::<usize>(),
+        outcome.config.backbone,
+        outcome.tagged,
+        outcome.tracks,
+        outcome.untagged,
+        outcome.rare.iter().map(|(_, n)| n).sum::<usize>(),
         args.min_tracks,
-        if labelled.rare.is_empty() {
-            "none".to_string()
-        } else {
-            labelled
-                .rare
-                .iter()
-                .map(|(g, n)| format!("{g} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
+        outcome.describe_rare()
     )?;
-    outln!("held-out accuracy {accuracy:.3}")?;
+    outln!("held-out accuracy {:.3}", outcome.held_out_accuracy)?;
     outln!(
         "{:<20} {:>6} {:>8} {:>9} {:>6}",
         "genre",
@@ -439,7 +342,7 @@ fn train_head_from_tags(
         "precision",
         "recall"
     )?;
-    for r in &reports {
+    for r in &outcome.labels {
         outln!(
             "{:<20} {:>6} {:>8} {:>9.2} {:>6.2}",
             r.label,
@@ -450,11 +353,6 @@ fn train_head_from_tags(
         )?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The train stage's errors are complete one-line reasons; keep their source chains out.
-fn one_line(err: musicrec_train::TrainError) -> anyhow::Error {
-    anyhow::anyhow!("{err}")
 }
 
 /// The invocation, shell-quoted where needed, for the model card.
