@@ -14,6 +14,7 @@ pub mod build;
 pub mod cache;
 pub mod entry;
 pub mod error;
+pub mod extract;
 pub mod fma;
 pub mod folder;
 pub mod gtzan;
@@ -23,6 +24,7 @@ pub mod screen;
 mod seeded;
 pub mod split;
 pub mod stats;
+pub mod steps;
 pub mod window;
 
 mod atomic;

@@ -15,9 +15,11 @@ mod extractor;
 mod filterbank;
 pub mod mfcc;
 mod npy;
+mod overrides;
 
 pub use config::{LogScale, MelConfig};
 pub use error::FeatureError;
 pub use extractor::{LogMel, MelExtractor};
 pub use filterbank::{hz_to_mel, mel_filterbank, mel_to_hz};
 pub use npy::{read_npy, write_npy};
+pub use overrides::MelOverrides;

@@ -11,10 +11,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musicrec_datasets::fma::{FmaSource, FmaSubset};
-use musicrec_datasets::report::{read_report, report_path, write_report};
-use musicrec_datasets::{
-    BuildOptions, DatasetStats, FeatureCache, Loaded, Manifest, ScreenConfig, SplitMode, SplitRatio,
-};
+use musicrec_datasets::steps;
+use musicrec_datasets::{BuildOptions, DatasetStats, Loaded, ScreenConfig, SplitMode, SplitRatio};
 use musicrec_features::MelConfig;
 
 const BUILD_NOTES: &str = "\
@@ -236,17 +234,7 @@ fn build_and_write(loaded: Loaded, args: &BuildArgs) -> anyhow::Result<ExitCode>
     let started = Instant::now();
     let built = pool.install(|| musicrec_datasets::build(loaded, &options, &progress))?;
     progress.finish_and_clear();
-
-    let report = report_path(&args.out);
-    write_report(&report, &built.dropped)?;
-    if built.manifest.entries.is_empty() {
-        bail!(
-            "no clip left out of {candidates} candidates; {} dropped tracks and their reasons are in {}",
-            built.dropped.len(),
-            report.display()
-        );
-    }
-    built.manifest.write(&args.out)?;
+    let report = steps::write_built(&built, candidates, &args.out)?;
     outln!(
         "wrote {} clips in {} genres to {} ({:.1} s); {} dropped, listed in {}",
         built.manifest.entries.len(),
@@ -264,16 +252,14 @@ fn build_and_write(loaded: Loaded, args: &BuildArgs) -> anyhow::Result<ExitCode>
 }
 
 fn prepare(args: PrepareArgs) -> anyhow::Result<ExitCode> {
-    let manifest = Manifest::read(&args.manifest)?;
-    let cfg = MelConfig::from_preset(&args.preset)
-        .with_context(|| format!("unknown preset '{}'", args.preset))?;
-    let cache = FeatureCache::open(&args.cache)?;
-    let paths: Vec<PathBuf> = manifest.entries.iter().map(|e| e.path.clone()).collect();
     let pool = thread_pool(args.jobs)?;
-    let progress = progress_bar(paths.len() as u64, "log-mel");
+    let progress = progress_bar(0, "log-mel");
     let started = Instant::now();
-    let report = pool.install(|| musicrec_datasets::prepare(&paths, &cache, &cfg, &progress))?;
+    let prepared = pool.install(|| {
+        steps::prepare_manifest(&args.manifest, &args.cache, &args.preset, &progress)
+    })?;
     progress.finish_and_clear();
+    let report = prepared.report;
     let secs = started.elapsed().as_secs_f64();
     outln!(
         "{} files: {} computed, {} already cached, {} failed in {secs:.2} s ({:.1} computed/s, {} threads); cache {}",
@@ -283,7 +269,7 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<ExitCode> {
         report.failed.len(),
         report.computed as f64 / secs.max(1e-9),
         pool.current_num_threads(),
-        cache.config_dir(&cfg).display()
+        prepared.config_dir.display()
     )?;
     if report.failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -296,35 +282,34 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn stats(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let manifest = Manifest::read(&args.manifest)?;
-    let report = args.dropped.unwrap_or_else(|| report_path(&args.manifest));
-    let dropped = if report.is_file() {
-        Some(read_report(&report)?)
-    } else {
-        None
-    };
-    out!("{}", DatasetStats::new(&manifest, dropped.as_deref()))?;
+    out!(
+        "{}",
+        steps::read_stats(&args.manifest, args.dropped.as_deref())?
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn thread_pool(jobs: Option<NonZeroUsize>) -> anyhow::Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.map_or(0, NonZeroUsize::get))
-        .build()
-        .context("cannot start worker threads")
+    musicrec_datasets::extract::thread_pool(jobs).context("cannot start worker threads")
 }
 
 fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let bar = files_bar(
+        len,
+        "{prefix} {bar:40} {pos}/{len} files  {elapsed} (eta {eta})",
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// A bar of `len` files drawn with `template` on stderr when it is a terminal.
+pub(crate) fn files_bar(len: u64, template: &str) -> ProgressBar {
     let target = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()
     };
     let bar = ProgressBar::with_draw_target(Some(len), target);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} {bar:40} {pos}/{len} files  {elapsed} (eta {eta})")
-            .expect("static template is valid"),
-    );
-    bar.set_prefix(what.to_string());
+    bar.set_style(ProgressStyle::with_template(template).expect("static template is valid"));
     bar
 }

@@ -1,17 +1,15 @@
 //! `musicrec features`: decode music files, compute their log-mel spectrograms and write them as `.npy`
 //! (float32, `[n_mels, n_frames]`), one file or a parallel batch.
 
-use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use musicrec_features::{MelConfig, MelExtractor, write_npy};
-use rayon::prelude::*;
+use musicrec_datasets::extract::{self, extract_file};
+use musicrec_features::{MelConfig, MelExtractor, MelOverrides};
+
+use crate::cmd::dataset::files_bar;
 
 /// Compute log-mel spectrograms (librosa-compatible) and write them as .npy files.
 ///
@@ -101,31 +99,18 @@ fn parse_top_db(s: &str) -> Result<TopDb, String> {
 
 impl Args {
     fn mel_config(&self) -> anyhow::Result<MelConfig> {
-        let mut cfg = MelConfig::from_preset(&self.preset)
+        let preset = MelConfig::from_preset(&self.preset)
             .with_context(|| format!("unknown preset {:?}", self.preset))?;
-        if let Some(sr) = self.sr {
-            cfg.sample_rate = sr;
-        }
-        if let Some(n_fft) = self.n_fft {
-            cfg.n_fft = n_fft;
-        }
-        if let Some(hop) = self.hop {
-            cfg.hop_length = hop;
-        }
-        if let Some(n_mels) = self.n_mels {
-            cfg.n_mels = n_mels;
-        }
-        if let Some(fmin) = self.fmin {
-            cfg.fmin = fmin;
-        }
-        if let Some(fmax) = self.fmax {
-            cfg.fmax = Some(fmax);
-        }
-        if let Some(TopDb(top_db)) = self.top_db {
-            cfg.top_db = top_db;
-        }
-        cfg.validate()?;
-        Ok(cfg)
+        let overrides = MelOverrides {
+            sample_rate: self.sr,
+            n_fft: self.n_fft,
+            hop_length: self.hop,
+            n_mels: self.n_mels,
+            fmin: self.fmin,
+            fmax: self.fmax,
+            top_db: self.top_db.map(|TopDb(top_db)| top_db),
+        };
+        Ok(overrides.apply(preset)?)
     }
 }
 
@@ -140,23 +125,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     args.inputs.len()
                 );
             };
-            extract_one(&extractor, input, out).with_context(|| input.display().to_string())?;
+            extract_file(&extractor, input, out).with_context(|| input.display().to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         (None, Some(dir)) => run_batch(&extractor, &args.inputs, dir, args.jobs),
         // clap's "output" group makes exactly one of them present.
         _ => bail!("give either --out or --out-dir"),
     }
-}
-
-/// Decode, resample, compute and atomically write one log-mel.
-fn extract_one(extractor: &MelExtractor, input: &Path, out: &Path) -> anyhow::Result<()> {
-    // The audio error's Display is the whole one-line reason; keep its source chain out of the message.
-    let audio = musicrec_audio::load(input, Some(extractor.config().sample_rate))
-        .map_err(|err| anyhow::anyhow!("{err}"))?;
-    let mel = extractor.log_mel(&audio.samples);
-    write_npy(out, &mel).with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(())
 }
 
 fn run_batch(
@@ -167,146 +142,43 @@ fn run_batch(
 ) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
-    let mut seen = HashSet::new();
-    let inputs: Vec<&PathBuf> = inputs.iter().filter(|p| seen.insert(*p)).collect();
-    let names = output_names(&inputs);
-    for (input, name) in inputs.iter().zip(&names) {
-        let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-        if *name != format!("{stem}.npy") {
-            eprintln!(
-                "note: {} -> {name} (another input has the same stem)",
-                input.display()
-            );
-        }
+    let plan = extract::plan_batch(inputs);
+    for (input, name) in plan.iter().filter(|(i, n)| extract::is_renamed(i, n)) {
+        eprintln!(
+            "note: {} -> {name} (another input has the same stem)",
+            input.display()
+        );
     }
-
-    let jobs = jobs.map_or_else(rayon::current_num_threads, NonZeroUsize::get);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("cannot start worker threads")?;
-    let progress = ProgressBar::with_draw_target(
-        Some(inputs.len() as u64),
-        if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
+    let pool = extract::thread_pool(jobs).context("cannot start worker threads")?;
+    let progress = files_bar(
+        plan.len() as u64,
+        "{bar:40} {pos}/{len} files  {elapsed} (eta {eta})  {wide_msg}",
     );
-    progress.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} files  {elapsed} (eta {eta})  {wide_msg}",
-        )
-        .expect("static template is valid"),
-    );
-    let failures = Mutex::new(Vec::new());
-    pool.install(|| {
-        inputs.par_iter().zip(&names).for_each(|(input, name)| {
-            progress.set_message(input.display().to_string());
-            if let Err(err) = extract_one(extractor, input, &out_dir.join(name)) {
-                failures
-                    .lock()
-                    .unwrap()
-                    .push((input.to_path_buf(), crate::report::one_line(&err)));
-            }
-            progress.inc(1);
-        });
-    });
+    let failures = pool.install(|| extract::extract_batch(extractor, &plan, out_dir, &progress));
     progress.finish_and_clear();
 
-    let mut failures = failures.into_inner().unwrap();
-    let total = inputs.len();
+    let total = plan.len();
     if failures.is_empty() {
         eprintln!("wrote {total} log-mel files to {}", out_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
-    failures.sort();
-    eprintln!("{} of {total} files failed:", failures.len());
-    for (input, reason) in &failures {
+    let failed = failures.len();
+    eprintln!("{failed} of {total} files failed:");
+    for (input, err) in failures {
+        let reason = crate::report::one_line(&err.into());
         eprintln!("  {}: {reason}", input.display());
     }
     eprintln!(
         "wrote the other {} to {}",
-        total - failures.len(),
+        total - failed,
         out_dir.display()
     );
     Ok(ExitCode::FAILURE)
 }
 
-/// One distinct output file name per input: `<stem>.npy`; inputs sharing a stem get
-/// `<file name>.npy`, and those still sharing one (same name in different folders) are numbered
-/// `<file name>-2.npy`, `-3`, ... in input order. Never two inputs on one output.
-fn output_names(inputs: &[&PathBuf]) -> Vec<String> {
-    let stem = |p: &Path| {
-        p.file_stem()
-            .unwrap_or(p.as_os_str())
-            .to_string_lossy()
-            .into_owned()
-    };
-    let file_name = |p: &Path| {
-        p.file_name()
-            .unwrap_or(p.as_os_str())
-            .to_string_lossy()
-            .into_owned()
-    };
-    let mut stem_counts: HashMap<String, usize> = HashMap::new();
-    for p in inputs {
-        *stem_counts.entry(stem(p)).or_default() += 1;
-    }
-    let mut used: HashSet<String> = inputs
-        .iter()
-        .map(|p| stem(p))
-        .filter(|s| stem_counts[s] == 1)
-        .map(|s| format!("{s}.npy"))
-        .collect();
-    inputs
-        .iter()
-        .map(|p| {
-            let s = stem(p);
-            if stem_counts[&s] == 1 {
-                return format!("{s}.npy");
-            }
-            let base = file_name(p);
-            let mut name = format!("{base}.npy");
-            let mut n = 1;
-            while !used.insert(name.clone()) {
-                n += 1;
-                name = format!("{base}-{n}.npy");
-            }
-            name
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn output_names_are_stems_unless_they_collide() {
-        let paths: Vec<PathBuf> = [
-            "a/blues.00000.wav",
-            "a/song.mp3",
-            "b/song.wav",
-            "c/song.mp3",
-            "d/other.flac",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
-        let refs: Vec<&PathBuf> = paths.iter().collect();
-        let names = output_names(&refs);
-        assert_eq!(
-            names,
-            [
-                "blues.00000.npy",
-                "song.mp3.npy",
-                "song.wav.npy",
-                "song.mp3-2.npy",
-                "other.npy"
-            ]
-        );
-    }
 
     #[test]
     fn preset_overrides_apply_one_by_one() {

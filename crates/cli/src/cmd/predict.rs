@@ -1,17 +1,14 @@
 //! `musicrec predict`: genre probabilities and top genre of audio files with the built-in CNN, a
 //! trained CNN/CRNN model directory, or MusiCNN (`--model musicnn`, or a genre head directory on
-//! it; its top MSD tags are printed too). All logic lives in `musicrec_train`; this module loads, loops and
-//! prints.
+//! it; its top MSD tags are printed too). Models and predictions are `musicrec_embed::predict`'s;
+//! this module parses, loops and prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use musicrec_train::{Analysis, DeviceKind, ModelDir};
-
-use musicrec_embed::{BackboneAndHead, ModelChoice, one_line};
-
-/// Tags shown per file.
-const TOP_TAGS: usize = 5;
+use musicrec_embed::one_line;
+use musicrec_embed::predict::Predictor;
+use musicrec_train::{Analysis, DeviceKind};
 
 /// Predict the genre of audio files (and, with the default model, their top MSD tags).
 #[derive(clap::Args, Debug)]
@@ -49,97 +46,19 @@ pub struct Args {
     analysis: String,
 }
 
-/// One file's result.
-struct Row {
-    probabilities: Vec<f32>,
-    windows: usize,
-    /// Most probable tags first (backbones only).
-    tags: Vec<(String, f32)>,
-}
-
-/// What predicts.
-enum Predictor {
-    ModelDir(Box<ModelDir>),
-    Backbone {
-        models: Box<BackboneAndHead>,
-        genres: Vec<String>,
-        analysis: Analysis,
-    },
-}
-
-impl Predictor {
-    fn genres(&self) -> &[String] {
-        match self {
-            Self::ModelDir(model) => model.genres(),
-            Self::Backbone { genres, .. } => genres,
-        }
-    }
-
-    fn predict(&self, file: &Path) -> anyhow::Result<Row> {
-        match self {
-            Self::ModelDir(model) => {
-                let p = model.predict_file(file).map_err(one_line)?;
-                Ok(Row {
-                    probabilities: p.probabilities,
-                    windows: p.windows,
-                    tags: Vec::new(),
-                })
-            }
-            Self::Backbone {
-                models, analysis, ..
-            } => {
-                let backbone = &models.backbone;
-                let audio = musicrec_audio::load(file, Some(backbone.sample_rate()))
-                    .map_err(|e| anyhow::anyhow!("{}: cannot decode: {e}", file.display()))?;
-                let features = backbone
-                    .features(&audio.samples, *analysis)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-                let mut tags: Vec<(String, f32)> = backbone
-                    .tag_names()
-                    .iter()
-                    .cloned()
-                    .zip(features.tags.iter().copied())
-                    .collect();
-                tags.sort_by(|a, b| b.1.total_cmp(&a.1));
-                tags.truncate(TOP_TAGS);
-                Ok(Row {
-                    probabilities: models.genre_probs(&features).map_err(one_line)?,
-                    windows: features.patches,
-                    tags,
-                })
-            }
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let device: DeviceKind = args.device.parse().map_err(one_line)?;
     let analysis: Analysis = args
         .analysis
         .parse()
         .map_err(|e: String| anyhow::anyhow!(e))?;
-    let predictor = match ModelChoice::parse(args.model.as_deref())? {
-        ModelChoice::ModelDir(dir) => {
-            Predictor::ModelDir(Box::new(ModelDir::load_on(dir, device).map_err(one_line)?))
-        }
-        ModelChoice::BuiltInCnn => {
-            Predictor::ModelDir(Box::new(musicrec_embed::built_in::load(device)?))
-        }
-        ModelChoice::Backbone { head } => {
-            let models = musicrec_embed::load_backbone_and_head(&head)?;
-            Predictor::Backbone {
-                genres: models.genres(),
-                models: Box::new(models),
-                analysis,
-            }
-        }
-    };
+    let predictor = Predictor::load(args.model.as_deref(), device, analysis)?;
     let genres = predictor.genres();
     let mut failed = 0;
     let mut json = Vec::new();
     if args.format == "table" {
         let header: Vec<String> = genres.iter().map(|g| format!("{g:>9}")).collect();
-        let tags = if matches!(predictor, Predictor::Backbone { .. }) {
+        let tags = if predictor.has_tags() {
             "top tags  "
         } else {
             ""
@@ -155,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let top = musicrec_train::predict::argmax(&row.probabilities);
+        let top = row.top;
         let top_genre = &genres[top];
         if args.format == "table" {
             let cells: Vec<String> = row

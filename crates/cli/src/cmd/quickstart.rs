@@ -8,14 +8,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use musicrec_catalog::{EmbeddingSet, ScanOptions, TrackEmbedder, TrackId};
+use musicrec_catalog::{EmbeddingSet, TrackEmbedder, TrackId};
+use musicrec_embed::scan::{ScanSetup, check_folders};
 use musicrec_recommend::{GenreBlend, Method, RecommendRequest};
+use musicrec_train::Analysis;
 use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::progress::{Metered, scan_bar, scan_did_nothing, scan_summary};
-use musicrec_embed::ModelEmbedder;
+use crate::cmd::scan::scan_folders;
+use crate::progress::{scan_did_nothing, scan_summary};
 
 /// How many seeds quickstart picks when none are given: as many as a request takes.
 const RANDOM_SEEDS: usize = musicrec_recommend::MAX_SEEDS;
@@ -58,48 +60,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("-k must be at least 1");
     }
     musicrec_app::check_seed_count(args.seeds.len())?;
-    if !args.dir.is_dir() {
-        bail!(
-            "{} is not a folder{}",
-            args.dir.display(),
-            if args.dir.exists() {
-                ""
-            } else {
-                ": it does not exist"
-            }
-        );
-    }
+    check_folders(std::slice::from_ref(&args.dir))?;
     let dir = std::fs::canonicalize(&args.dir)
         .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
-    let embedder = ModelEmbedder::built_in()?;
-    let model_id = embedder.model_id().to_string();
+    let setup = ScanSetup::new(None, Analysis::default(), args.jobs, false)?;
+    let model_id = setup.embedder.model_id().to_string();
     let (db, mut store) = musicrec_app::store::open_or_create(args.db.as_deref())?;
 
     outln!(
         "== scanning {} into {} with {} ({model_id})",
         dir.display(),
         db.describe(),
-        embedder.description()
+        setup.embedder.description()
     )?;
-    let options = ScanOptions {
-        jobs: args.jobs.unwrap_or(0),
-        ..ScanOptions::default()
-    };
-    let metered = Metered::new(&embedder);
-    let progress = scan_bar(metered.meter());
-    let report = musicrec_catalog::scan(
-        store.as_mut(),
-        std::slice::from_ref(&dir),
-        &metered,
-        &options,
-        &progress,
-    )?;
-    progress.finish_and_clear();
-    for (file, reason) in &report.failures {
-        eprintln!("failed: {}: {reason}", file.display());
-    }
-    outln!("{}", scan_summary(&report, &metered.meter()))?;
-    if let Some(reason) = scan_did_nothing(&report, std::slice::from_ref(&dir)) {
+    let dirs = std::slice::from_ref(&dir);
+    let (report, meter) = scan_folders(store.as_mut(), dirs, &setup)?;
+    outln!("{}", scan_summary(&report, &meter))?;
+    if let Some(reason) = scan_did_nothing(&report, dirs) {
         bail!(reason);
     }
 

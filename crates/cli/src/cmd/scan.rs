@@ -5,14 +5,17 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use musicrec_catalog::ScanOptions;
+use indicatif::ProgressBar;
+use musicrec_catalog::{CatalogStore, ScanReport};
 use musicrec_catalog_pg::{JobOutcome, WorkerOptions};
-
-use crate::progress::{Metered, scan_bar, scan_did_nothing, scan_summary};
 use musicrec_embed::ModelEmbedder;
+use musicrec_embed::scan::{ScanSetup, check_folders};
+
+use crate::progress::{Meter, Metered, scan_bar, scan_did_nothing, scan_summary};
 
 /// Embed music folders into the catalog, or list recorded failures.
 #[derive(clap::Args, Debug)]
@@ -80,42 +83,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.failed {
         return list_failures(args.db.as_deref());
     }
-    let embedder = ModelEmbedder::from_arg(args.model.as_deref(), args.analysis)?;
-    let options = ScanOptions {
-        jobs: args.jobs.unwrap_or(0),
-        retry_failed: args.retry_failed,
-        ..ScanOptions::default()
-    };
-    for dir in &args.dirs {
-        if !dir.is_dir() {
-            bail!(
-                "{} is not a folder{}",
-                dir.display(),
-                if dir.exists() {
-                    ""
-                } else {
-                    ": it does not exist"
-                }
-            );
-        }
-    }
+    let setup = ScanSetup::new(
+        args.model.as_deref(),
+        args.analysis,
+        args.jobs,
+        args.retry_failed,
+    )?;
+    check_folders(&args.dirs)?;
     if args.worker {
-        return run_worker(&args, &embedder, &options);
+        return run_worker(&args, &setup);
     }
     let (db, mut store) = musicrec_app::store::open_or_create(args.db.as_deref())?;
-    let metered = Metered::new(&embedder);
-    let progress = scan_bar(metered.meter());
-    let report = musicrec_catalog::scan(store.as_mut(), &args.dirs, &metered, &options, &progress)?;
-    progress.finish_and_clear();
-    for (file, reason) in &report.failures {
-        eprintln!("failed: {}: {reason}", file.display());
-    }
+    let (report, meter) = scan_folders(store.as_mut(), &args.dirs, &setup)?;
     if report.found > 0 || report.pruned > 0 {
         outln!(
             "{} (catalog {}, model {})",
-            scan_summary(&report, &metered.meter()),
+            scan_summary(&report, &meter),
             db.describe(),
-            embedder_id(&embedder),
+            embedder_id(&setup.embedder),
         )?;
     }
     if let Some(reason) = scan_did_nothing(&report, &args.dirs) {
@@ -125,12 +110,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--worker`: one worker of the PostgreSQL job queue.
-fn run_worker(
-    args: &Args,
+/// Scans `dirs` into `store` as `setup` says, with the scan bar drawn, and lists the files that
+/// failed on stderr; gives the report and the throughput meter.
+pub(crate) fn scan_folders(
+    store: &mut dyn CatalogStore,
+    dirs: &[PathBuf],
+    setup: &ScanSetup,
+) -> anyhow::Result<(ScanReport, Arc<Meter>)> {
+    let (report, meter) = metered(&setup.embedder, |metered, progress| {
+        musicrec_catalog::scan(store, dirs, metered, &setup.options, progress)
+    })?;
+    print_failures(&report.failures);
+    Ok((report, meter))
+}
+
+/// Runs `scan` with `embedder` metered and the scan bar drawn; gives its result and the meter.
+fn metered<R, E>(
     embedder: &ModelEmbedder,
-    options: &ScanOptions,
-) -> anyhow::Result<ExitCode> {
+    scan: impl FnOnce(&Metered<'_, ModelEmbedder>, &ProgressBar) -> Result<R, E>,
+) -> anyhow::Result<(R, Arc<Meter>)>
+where
+    anyhow::Error: From<E>,
+{
+    let metered = Metered::new(embedder);
+    let progress = scan_bar(metered.meter());
+    let result = scan(&metered, &progress)?;
+    progress.finish_and_clear();
+    Ok((result, metered.meter()))
+}
+
+/// Lists the files a scan could not read, with the reason, on stderr.
+fn print_failures(failures: &[(PathBuf, String)]) {
+    for (file, reason) in failures {
+        eprintln!("failed: {}: {reason}", file.display());
+    }
+}
+
+/// `--worker`: one worker of the PostgreSQL job queue.
+fn run_worker(args: &Args, setup: &ScanSetup) -> anyhow::Result<ExitCode> {
     let db = musicrec_app::store::Db::from_arg(args.db.as_deref())?;
     let musicrec_app::store::Db::Postgres(url) = &db else {
         bail!(
@@ -143,16 +160,21 @@ fn run_worker(
     }
     let mut store = musicrec_app::store::open_postgres(url)?;
     let worker = WorkerOptions {
-        threads: options.jobs,
+        threads: setup.options.jobs,
         lease: Duration::from_secs(args.lease_secs),
         ..WorkerOptions::default()
     };
-    let metered = Metered::new(embedder);
-    let progress = scan_bar(metered.meter());
-    let (queued, report) = musicrec_catalog_pg::run_worker(
-        &mut store, url, &metered, &args.dirs, options, &worker, &progress,
-    )?;
-    progress.finish_and_clear();
+    let ((queued, report), meter) = metered(&setup.embedder, |metered, progress| {
+        musicrec_catalog_pg::run_worker(
+            &mut store,
+            url,
+            metered,
+            &args.dirs,
+            &setup.options,
+            &worker,
+            progress,
+        )
+    })?;
     if let Some(queued) = queued {
         outln!(
             "{} files: {} queued, {} unchanged, {} back after missing, {} missing{}",
@@ -171,9 +193,7 @@ fn run_worker(
             }
         )?;
     }
-    for (file, reason) in &report.failures {
-        eprintln!("failed: {}: {reason}", file.display());
-    }
+    print_failures(&report.failures);
     outln!(
         "worker {}: {} embedded, {} moved, {} refreshed, {} failed, {} claims lost to other \
          workers{}; queue empty (catalog {}, model {})",
@@ -183,9 +203,9 @@ fn run_worker(
         report.count(JobOutcome::Refreshed),
         report.count(JobOutcome::Failed),
         report.lost_claims,
-        metered.meter().summary(),
+        meter.summary(),
         db.describe(),
-        embedder_id(embedder),
+        embedder_id(&setup.embedder),
     )?;
     // Failed files are listed above and recorded: the worker did its job (exit status 0).
     Ok(ExitCode::SUCCESS)
