@@ -52,6 +52,25 @@ impl TrackEntry {
             path: track.path.clone(),
         }
     }
+
+    /// "artist - title", the title alone, else the file name.
+    pub fn song(&self) -> String {
+        match (&self.artist, &self.title) {
+            (Some(artist), Some(title)) => format!("{artist} - {title}"),
+            (None, Some(title)) => title.clone(),
+            _ => self
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The duration as "m:ss".
+    pub fn length(&self) -> Option<String> {
+        let secs = self.duration_secs?.round() as u64;
+        Some(format!("{}:{:02}", secs / 60, secs % 60))
+    }
 }
 
 /// At most `limit` tracks matching `query` (empty: every track), only those of `genre` when

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use musicrec_app::experiment as study;
-use musicrec_app::{ModelIndex, resolve_seed};
+use musicrec_app::resolve_seed;
 use musicrec_catalog::{CatalogStore, NewStudy, Rating, SessionId};
 use musicrec_recommend::simulate::ListenerSpec;
 
@@ -172,22 +172,6 @@ fn open(db: &DbArg) -> anyhow::Result<Box<dyn CatalogStore>> {
     Ok(musicrec_app::store::open_existing(db.db.as_deref())?)
 }
 
-/// The embeddings of the model `--model` picks (a guess among several is said on stderr).
-fn load_model(
-    store: &dyn CatalogStore,
-    model: Option<&std::path::Path>,
-) -> anyhow::Result<ModelIndex> {
-    let loaded = ModelIndex::load(store, &crate::models::request(model)?)?;
-    if let Some(note) = &loaded.note {
-        eprintln!("note: {note}");
-    }
-    Ok(loaded)
-}
-
-fn rating(like: bool) -> Rating {
-    if like { Rating::Like } else { Rating::Dislike }
-}
-
 fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     let mut store = open(&args.db)?;
     let study = study::new_study(
@@ -212,11 +196,8 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
-    let mut store = open(&args.db)?;
+    let (mut store, model) = crate::models::load(args.db.db.as_deref(), args.model.as_deref())?;
     let study = study::study_named(store.as_ref(), &args.study)?;
-    let participant = args.participant.trim();
-    study::check_new_session(store.as_ref(), &study, participant)?;
-    let model = load_model(store.as_ref(), args.model.as_deref())?;
     let mut seeds = Vec::new();
     for query in &args.seeds {
         seeds.push(resolve_seed(store.as_ref(), &model.set, query)?);
@@ -225,7 +206,7 @@ fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
         store.as_mut(),
         &model,
         &study,
-        participant,
+        args.participant.trim(),
         &seeds,
         args.shuffle_seed,
     )?;
@@ -258,13 +239,12 @@ fn respond(args: RespondArgs) -> anyhow::Result<ExitCode> {
     let mut store = open(&args.db)?;
     let session = study::session(store.as_ref(), SessionId(args.session))?;
     let track = study::session_track(store.as_ref(), &session, &args.track)?;
-    study::respond(
-        store.as_mut(),
-        session.id,
-        track,
-        args.round,
-        rating(args.like),
-    )?;
+    let rating = if args.like {
+        Rating::Like
+    } else {
+        Rating::Dislike
+    };
+    study::respond(store.as_mut(), session.id, track, args.round, rating)?;
     outln!(
         "session {}: {} track {track} in round {}",
         session.id,
@@ -291,10 +271,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut store = open(&args.db)?;
-    // The study is looked up before the model is loaded, so that a typo is reported first.
-    study::study_named(store.as_ref(), &args.study)?;
-    let model = load_model(store.as_ref(), args.model.as_deref())?;
+    let (mut store, model) = crate::models::load(args.db.db.as_deref(), args.model.as_deref())?;
     let spec = ListenerSpec {
         listeners: args.listeners,
         seeds_per_listener: args.seeds_per_listener,

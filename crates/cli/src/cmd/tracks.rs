@@ -102,28 +102,12 @@ fn print_table(entries: &[TrackEntry]) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            let song = match (&e.artist, &e.title) {
-                (Some(artist), Some(title)) => format!("{artist} - {title}"),
-                (None, Some(title)) => title.clone(),
-                _ => e
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            };
-            let length = e.duration_secs.map_or_else(
-                || "-".to_owned(),
-                |d| {
-                    let secs = d.round() as u64;
-                    format!("{}:{:02}", secs / 60, secs % 60)
-                },
-            );
             vec![
                 e.id.to_string(),
-                song,
+                e.song(),
                 e.album.clone().unwrap_or_else(|| "-".to_owned()),
                 e.genre.clone().unwrap_or_else(|| "-".to_owned()),
-                length,
+                e.length().unwrap_or_else(|| "-".to_owned()),
                 e.path.display().to_string(),
             ]
         })
