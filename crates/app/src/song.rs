@@ -53,13 +53,16 @@ impl Song {
     pub fn name(&self) -> String {
         match (&self.artist, &self.title) {
             (Some(artist), Some(title)) => format!("{artist} - {title}"),
-            _ => self
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| self.path.display().to_string()),
+            _ => file_name(&self.path),
         }
     }
+}
+
+/// The file name of `path` (the whole path when it has none), as songs without tags are named.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// An M3U playlist as [`m3u`] writes it.

@@ -58,11 +58,7 @@ impl TrackEntry {
         match (&self.artist, &self.title) {
             (Some(artist), Some(title)) => format!("{artist} - {title}"),
             (None, Some(title)) => title.clone(),
-            _ => self
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            _ => crate::song::file_name(&self.path),
         }
     }
 
