@@ -2,9 +2,10 @@
 //! session` / `respond`, over HTTP): list the studies, make a participant's session from the
 //! seeds they chose, show its shuffled list, record a like or dislike per item and round.
 //!
-//! What a session holds is decided by `musicrec_recommend::plan_session` (every compared
-//! method's recommendations hidden among random decoys, shuffled with a seed derived from the
-//! study and participant names) and stored by the catalog's `ExperimentStore`. The origin of an
+//! The workflow is `musicrec_app::experiment`'s, as for the CLI: what a session holds is decided
+//! by `musicrec_recommend::plan_session` (every compared method's recommendations hidden among
+//! random decoys, shuffled with a seed derived from the study and participant names) and stored
+//! by the catalog's `ExperimentStore`. The origin of an
 //! item (which method recommended it, or "decoy") is stored and never leaves the server: items
 //! are shown with title, artist, album, file name and duration only, no genre and no score, in the
 //! stored (shuffled) order. Studies are created with `musicrec experiment new`; a simulated study
@@ -15,11 +16,8 @@ use std::path::Path;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use musicrec_catalog::{
-    CatalogStore, ExperimentStore, Rating, Session, SessionId, SessionItem, Study, StudyId, TrackId,
-};
-use musicrec_recommend::experiment::participant_shuffle_seed;
-use musicrec_recommend::plan_session;
+use musicrec_app::experiment::{self as study, StudyError};
+use musicrec_catalog::{CatalogStore, Rating, Session, SessionId, Study, StudyId, TrackId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,19 +26,23 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::state::AppState;
 use musicrec_recommend::MAX_SEEDS;
 
-fn no_experiments() -> ApiError {
-    ApiError::conflict(
-        "no_experiments",
-        "this catalog backend does not store listening experiments",
-    )
-}
-
-fn experiments(store: &dyn CatalogStore) -> Result<&dyn ExperimentStore, ApiError> {
-    store.experiments().ok_or_else(no_experiments)
-}
-
-fn experiments_mut(store: &mut dyn CatalogStore) -> Result<&mut dyn ExperimentStore, ApiError> {
-    store.experiments_mut().ok_or_else(no_experiments)
+/// The experiment service's refusals, each with its own code.
+impl From<StudyError> for ApiError {
+    fn from(err: StudyError) -> Self {
+        let message = err.to_string();
+        match err {
+            StudyError::NoExperiments => ApiError::conflict("no_experiments", message),
+            StudyError::SessionExists { session, .. } => ApiError::conflict(
+                "session_exists",
+                format!("{message} (GET /api/sessions/{session} shows it)"),
+            ),
+            StudyError::Simulated(_) => ApiError::conflict("study_simulated", message),
+            StudyError::NotInSession { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "not_in_session", message)
+            }
+            StudyError::App(e) => e.into(),
+        }
+    }
 }
 
 fn rating_name(rating: Rating) -> &'static str {
@@ -208,16 +210,10 @@ fn session_out(
     session: &Session,
     round: u32,
 ) -> Result<SessionOut, ApiError> {
-    let ex = experiments(store)?;
-    let study = ex
+    let study = study::experiments(store)?
         .study(session.study)?
         .ok_or_else(|| ApiError::internal(format!("study of session {} vanished", session.id)))?;
-    let answers: Vec<(TrackId, Rating)> = ex
-        .responses(session.study)?
-        .into_iter()
-        .filter(|r| r.session == session.id && r.round == round)
-        .map(|r| (r.track, r.rating))
-        .collect();
+    let answers = study::answers(store, session, round)?;
     let items = session
         .items
         .iter()
@@ -269,16 +265,6 @@ fn study_not_found(id: i64) -> ApiError {
     ))
 }
 
-fn session_exists(participant: &str, session: SessionId, study: &str) -> ApiError {
-    ApiError::conflict(
-        "session_exists",
-        format!(
-            "participant {participant:?} already has session {session} in study {study:?}; \
-             one session per participant (GET /api/sessions/{session} shows it)"
-        ),
-    )
-}
-
 /// Make a participant's blind session: every compared method's recommendations for the seeds,
 /// hidden among random decoys and shuffled.
 #[utoipa::path(post, path = "/api/experiments/{study}/sessions", tag = "experiment",
@@ -308,57 +294,24 @@ pub async fn create_session(
     let who = participant.clone();
     let study = app
         .with_store(move |store| {
-            let ex = experiments(store)?;
-            let study = ex
+            let study = study::experiments(store)?
                 .study(StudyId(study_id))?
                 .ok_or_else(|| study_not_found(study_id))?;
-            if study.simulated {
-                return Err(ApiError::conflict(
-                    "study_simulated",
-                    format!(
-                        "study {:?} is run by virtual listeners; real participants go into a study of their own",
-                        study.name
-                    ),
-                ));
-            }
-            if let Some(existing) = ex.session_of(study.id, &who)? {
-                return Err(session_exists(&who, existing.id, &study.name));
-            }
+            study::check_new_session(store, &study, &who)?;
             Ok(study)
         })
         .await?;
     let index = app.require_index()?;
-    let mut seeds: Vec<TrackId> = Vec::with_capacity(body.seeds.len());
-    for &id in &body.seeds {
-        if index.row_of(TrackId(id)).is_none() {
-            return Err(ApiError::not_found(format!(
-                "seed {id} is not a track with an embedding from model {}",
-                index.model_id
-            )));
-        }
-        if !seeds.contains(&TrackId(id)) {
-            seeds.push(TrackId(id));
-        }
-    }
-    let shuffle = participant_shuffle_seed(&study.name, &participant);
-    let plan_study = study.clone();
-    let plan_seeds = seeds.clone();
-    let items: Vec<SessionItem> = app
-        .compute(move || plan_session(&plan_study, &index.set, &index.index, &plan_seeds, shuffle))
+    let seeds: Vec<TrackId> = body.seeds.iter().map(|&id| TrackId(id)).collect();
+    let seeds = study::session_seeds(&index, &seeds)?;
+    let (plan_study, plan_seeds, who) = (study.clone(), seeds.clone(), participant.clone());
+    let items = app
+        .compute(move || study::plan(&plan_study, &index, &who, &plan_seeds, None))
         .await??;
     let out = app
         .with_store(move |store| {
             // Checked again under the store's lock: a concurrent request may have made it.
-            if let Some(existing) = experiments(store)?.session_of(study.id, &participant)? {
-                return Err(session_exists(&participant, existing.id, &study.name));
-            }
-            let session = experiments_mut(store)?.create_session(
-                study.id,
-                &participant,
-                &seeds,
-                &items,
-                false,
-            )?;
+            let session = study::store_session(store, &study, &participant, &seeds, &items)?;
             tracing::info!(study = %study.name, session = %session.id, items = session.items.len(), "experiment session created");
             session_out(store, &session, 1)
         })
@@ -374,19 +327,8 @@ pub struct RoundQuery {
     pub round: Option<u32>,
 }
 
-fn check_round(round: Option<u32>) -> Result<u32, ApiError> {
-    match round.unwrap_or(1) {
-        0 => Err(ApiError::bad_request(
-            "round 0: rounds count from 1 (2 for a follow-up days later)",
-        )),
-        r => Ok(r),
-    }
-}
-
 fn find_session(store: &dyn CatalogStore, id: i64) -> Result<Session, ApiError> {
-    experiments(store)?
-        .session(SessionId(id))?
-        .ok_or_else(|| ApiError::not_found(format!("no session with id {id}")))
+    Ok(study::session(store, SessionId(id))?)
 }
 
 /// A session's shuffled list, with the participant's ratings in a round.
@@ -400,7 +342,7 @@ pub async fn get_session(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<RoundQuery>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let round = check_round(query.round)?;
+    let round = study::check_round(query.round)?;
     app.with_store(move |store| {
         let session = find_session(store, id)?;
         session_out(store, &session, round).map(Json)
@@ -452,7 +394,7 @@ pub async fn record_response(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResponseBody>,
 ) -> Result<Json<ResponseRecorded>, ApiError> {
-    let round = check_round(body.round)?;
+    let round = study::check_round(body.round)?;
     let rating = if body.like {
         Rating::Like
     } else {
@@ -460,42 +402,15 @@ pub async fn record_response(
     };
     let track = TrackId(body.track);
     app.with_store(move |store| {
-        let session = find_session(store, id)?;
-        if session.simulated {
-            return Err(ApiError::conflict(
-                "study_simulated",
-                format!("session {id} was made by a virtual listener; it takes no real answers"),
-            ));
-        }
-        if !session.items.iter().any(|item| item.track == track) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "not_in_session",
-                format!(
-                    "track {track} is not in session {id}: only the session's items can be rated"
-                ),
-            ));
-        }
-        experiments_mut(store)?.record_response(session.id, track, round, rating)?;
-        let answered: Vec<TrackId> = experiments(store)?
-            .responses(session.study)?
-            .into_iter()
-            .filter(|r| r.session == session.id && r.round == round)
-            .map(|r| r.track)
-            .collect();
-        let rated = session
-            .items
-            .iter()
-            .filter(|item| answered.contains(&item.track))
-            .count();
+        let answered = study::respond(store, SessionId(id), track, round, rating)?;
         Ok(Json(ResponseRecorded {
             session: id,
             track: track.0,
             round,
             rating: rating_name(rating),
-            rated,
-            items: session.items.len(),
-            complete: rated == session.items.len(),
+            rated: answered.rated,
+            items: answered.session.items.len(),
+            complete: answered.complete,
         }))
     })
     .await

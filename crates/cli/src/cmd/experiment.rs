@@ -4,20 +4,16 @@
 //! like/dislike per item and round, `analyze` reports likes per method against the decoy floor
 //! with a paired t-test and a Wilcoxon test (Markdown, JSON, PNG), and `simulate` runs the whole
 //! flow with virtual listeners (every output of such a study says "simulated").
-//! The logic lives in `musicrec_recommend::{experiment, simulate}`; this module parses and prints.
+//! The workflows are `musicrec_app::experiment`'s (the server's too); this module parses and
+//! prints.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use musicrec_catalog::{
-    CatalogStore, ExperimentStore, NewStudy, Rating, SessionId, Study, TrackId,
-};
-use musicrec_recommend::experiment::participant_shuffle_seed;
-use musicrec_recommend::simulate::{ListenerSpec, simulate_study};
-use musicrec_recommend::{StudyMethod, analyze_study, index_from_embedding_set, plan_session};
-
-use musicrec_app::{resolve_seed, resolve_track};
+use musicrec_app::experiment as study;
+use musicrec_app::resolve_seed;
+use musicrec_catalog::{CatalogStore, NewStudy, Rating, SessionId};
+use musicrec_recommend::simulate::ListenerSpec;
 
 /// Listening experiments: blind sessions with decoys, ratings, analysis, simulation.
 #[derive(clap::Subcommand, Debug)]
@@ -172,54 +168,22 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn experiments(store: &dyn CatalogStore) -> anyhow::Result<&dyn ExperimentStore> {
-    store
-        .experiments()
-        .context("this catalog backend does not store listening experiments")
-}
-
-fn experiments_mut(store: &mut dyn CatalogStore) -> anyhow::Result<&mut dyn ExperimentStore> {
-    store
-        .experiments_mut()
-        .context("this catalog backend does not store listening experiments")
-}
-
-fn find_study(store: &dyn CatalogStore, name: &str) -> anyhow::Result<Study> {
-    let ex = experiments(store)?;
-    match ex.study_by_name(name)? {
-        Some(study) => Ok(study),
-        None => {
-            let known: Vec<String> = ex.studies()?.into_iter().map(|s| s.name).collect();
-            bail!(
-                "no study named {:?}{}: create it with `musicrec experiment new --name {} --methods similarity,genre`",
-                name.trim(),
-                if known.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (studies: {})", known.join(", "))
-                },
-                name.trim()
-            )
-        }
-    }
-}
-
-fn simulated_tag(study: &Study) -> &'static str {
-    if study.simulated { " [SIMULATED]" } else { "" }
+fn open(db: &DbArg) -> anyhow::Result<Box<dyn CatalogStore>> {
+    Ok(musicrec_app::store::open_existing(db.db.as_deref())?)
 }
 
 fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
-    for method in &args.methods {
-        StudyMethod::parse(method)?;
-    }
-    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
-    let study = experiments_mut(store.as_mut())?.create_study(&NewStudy {
-        name: args.name,
-        methods: args.methods.iter().map(|m| m.trim().to_owned()).collect(),
-        k: args.k,
-        decoys: args.decoys,
-        simulated: false,
-    })?;
+    let mut store = open(&args.db)?;
+    let study = study::new_study(
+        store.as_mut(),
+        NewStudy {
+            name: args.name,
+            methods: args.methods,
+            k: args.k,
+            decoys: args.decoys,
+            simulated: false,
+        },
+    )?;
     outln!(
         "study {:?} (id {}): methods {}, {} recommendations each, {} decoys per list",
         study.name,
@@ -232,39 +196,19 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
-    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
-    let study = find_study(store.as_ref(), &args.study)?;
-    if let Some(existing) = experiments(store.as_ref())?.session_of(study.id, &args.participant)? {
-        bail!(
-            "participant {:?} already has session {} in study {:?}; one session per participant",
-            args.participant.trim(),
-            existing.id,
-            study.name
-        );
-    }
-    let model_id = crate::models::choose(store.as_ref(), args.model.as_deref())?;
-    let set = store.load_embeddings(&model_id)?;
-    if set.is_empty() {
-        bail!("the catalog has no track embedded with model {model_id}");
-    }
-    let mut seeds: Vec<TrackId> = Vec::new();
+    let (mut store, model) = crate::models::load(args.db.db.as_deref(), args.model.as_deref())?;
+    let study = study::study_named(store.as_ref(), &args.study)?;
+    let mut seeds = Vec::new();
     for query in &args.seeds {
-        let id = resolve_seed(store.as_ref(), &set, query)?;
-        if !seeds.contains(&id) {
-            seeds.push(id);
-        }
+        seeds.push(resolve_seed(store.as_ref(), &model.set, query)?);
     }
-    let index = index_from_embedding_set(&set).context("stored embeddings do not form an index")?;
-    let shuffle = args
-        .shuffle_seed
-        .unwrap_or_else(|| participant_shuffle_seed(&study.name, args.participant.trim()));
-    let items = plan_session(&study, &set, &index, &seeds, shuffle)?;
-    let session = experiments_mut(store.as_mut())?.create_session(
-        study.id,
-        &args.participant,
+    let session = study::start_session(
+        store.as_mut(),
+        &model,
+        &study,
+        args.participant.trim(),
         &seeds,
-        &items,
-        false,
+        args.shuffle_seed,
     )?;
     outln!(
         "session {} for {} in study {:?}{}: rate every song with \
@@ -272,7 +216,7 @@ fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
         session.id,
         session.participant,
         study.name,
-        simulated_tag(&study),
+        if study.simulated { " [SIMULATED]" } else { "" },
         session.id
     )?;
     outln!("{:>3}  {:>6}  {:<40}  path", "#", "id", "song")?;
@@ -292,29 +236,15 @@ fn session(args: SessionArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn respond(args: RespondArgs) -> anyhow::Result<ExitCode> {
-    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
-    let session_id = SessionId(args.session);
-    let session = experiments(store.as_ref())?
-        .session(session_id)?
-        .with_context(|| format!("no session with id {}", args.session))?;
-    // An item's id as listed by `experiment session` first, then the usual track lookup.
-    let listed = args
-        .track
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .map(TrackId)
-        .filter(|id| session.items.iter().any(|i| i.track == *id));
-    let track = match listed {
-        Some(id) => id,
-        None => resolve_track(store.as_ref(), &args.track, "track")?.id,
-    };
+    let mut store = open(&args.db)?;
+    let session = study::session(store.as_ref(), SessionId(args.session))?;
+    let track = study::session_track(store.as_ref(), &session, &args.track)?;
     let rating = if args.like {
         Rating::Like
     } else {
         Rating::Dislike
     };
-    experiments_mut(store.as_mut())?.record_response(session_id, track, args.round, rating)?;
+    study::respond(store.as_mut(), session.id, track, args.round, rating)?;
     outln!(
         "session {}: {} track {track} in round {}",
         session.id,
@@ -325,15 +255,8 @@ fn respond(args: RespondArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
-    let study = find_study(store.as_ref(), &args.study)?;
-    let ex = experiments(store.as_ref())?;
-    let analysis = analyze_study(
-        &study,
-        &ex.sessions(study.id)?,
-        &ex.responses(study.id)?,
-        args.round,
-    )?;
+    let store = open(&args.db)?;
+    let analysis = study::analyze(store.as_ref(), &args.study, args.round)?;
     out!("{}", analysis.to_markdown())?;
     if let Some(dir) = &args.out {
         let files = analysis.write_report(dir)?;
@@ -348,11 +271,7 @@ fn analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut store = musicrec_app::store::open_existing(args.db.db.as_deref())?;
-    let study = find_study(store.as_ref(), &args.study)?;
-    let model_id = crate::models::choose(store.as_ref(), args.model.as_deref())?;
-    let set = store.load_embeddings(&model_id)?;
-    let index = index_from_embedding_set(&set).context("stored embeddings do not form an index")?;
+    let (mut store, model) = crate::models::load(args.db.db.as_deref(), args.model.as_deref())?;
     let spec = ListenerSpec {
         listeners: args.listeners,
         seeds_per_listener: args.seeds_per_listener,
@@ -360,13 +279,7 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         p_low: args.p_low,
         seed: args.seed,
     };
-    let summary = simulate_study(
-        experiments_mut(store.as_mut())?,
-        &study,
-        &set,
-        &index,
-        &spec,
-    )?;
+    let summary = study::simulate(store.as_mut(), &args.study, &model, &spec)?;
     outln!(
         "SIMULATED: {} virtual listeners ({} to {}) rated {} items in study {:?} \
          (p_high {}, p_low {}, seed {}); analyse with `musicrec experiment analyze --study {}`",

@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use musicrec_catalog::Rating;
 
-use musicrec_app::resolve_track;
-
 /// Record that a user likes or dislikes a song.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -36,14 +34,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut store = musicrec_app::store::open_existing(args.db.as_deref())?;
-    let track = resolve_track(store.as_ref(), &args.track, "track")?;
-    let user = store.add_user(&args.user)?;
     let rating = if args.like {
         Rating::Like
     } else {
         Rating::Dislike
     };
-    store.record_feedback(user, track.id, rating)?;
+    let track = musicrec_app::rate_track(store.as_mut(), &args.user, &args.track, rating)?;
     outln!(
         "{} {} {} [id {}]",
         args.user.trim(),

@@ -1,18 +1,15 @@
 //! `musicrec mix`: a longer playlist like the seed songs, with variety (`EmbeddingIndex::mix`)
 //! and a per-artist cap, seeded by songs or by an M3U playlist, written as M3U for a player.
+//! The mix is `musicrec_app::mix`'s; this module parses and prints.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use musicrec_catalog::TrackId;
-use musicrec_recommend::{
-    DEFAULT_VARIETY, GenreBlend, Method, RecommendRequest, Rocchio, feedback_for_index,
-};
-use serde::Serialize;
+use anyhow::bail;
+use musicrec_app::{MixQuery, RecommendMethod, resolve_seed, seeds_from_m3u};
+use musicrec_recommend::DEFAULT_VARIETY;
 
-use crate::playlist::{Song, m3u, print_ranked, read_m3u};
-use musicrec_app::resolve_seed;
+use crate::playlist::{m3u, print_ranked};
 
 /// A longer playlist like the seed songs, varied, for a player.
 #[derive(clap::Args, Debug)]
@@ -72,12 +69,6 @@ pub struct Args {
     upstream: crate::upstream_args::UpstreamPlaylistArgs,
 }
 
-#[derive(Serialize)]
-struct Output {
-    seeds: Vec<Song>,
-    mix: Vec<Song>,
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.count == 0 {
         bail!("--count must be at least 1");
@@ -87,103 +78,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     // A missing --upstream, user or password is reported before the mix is made.
     args.upstream.config()?;
-    let (
-        store,
-        musicrec_app::ModelIndex {
-            model_id,
-            set,
-            index,
-            ..
-        },
-    ) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
-
-    let mut seeds: Vec<TrackId> = Vec::new();
+    let (store, model) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
+    let mut seeds = Vec::new();
     for query in &args.seeds {
-        seeds.push(resolve_seed(store.as_ref(), &set, query)?);
+        seeds.push(resolve_seed(store.as_ref(), &model.set, query)?);
     }
     if let Some(list) = &args.seeds_from {
-        let paths = read_m3u(list)?;
-        let mut skipped = Vec::new();
-        for path in &paths {
-            match resolve_seed(store.as_ref(), &set, &path.to_string_lossy()) {
-                Ok(id) => seeds.push(id),
-                Err(_) => skipped.push(path),
-            }
-        }
-        if !skipped.is_empty() {
-            eprintln!(
-                "note: {} of the {} songs of {} are not in the catalog with model {model_id} and do not seed the mix: {}{}",
-                skipped.len(),
-                paths.len(),
-                list.display(),
-                skipped
-                    .iter()
-                    .take(3)
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if skipped.len() > 3 { ", ..." } else { "" }
-            );
+        let (listed, note) = seeds_from_m3u(store.as_ref(), &model, list)?;
+        seeds.extend(listed);
+        if let Some(note) = note {
+            eprintln!("note: {note}");
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    seeds.retain(|id| seen.insert(*id));
-    if seeds.is_empty() {
-        bail!("no seed song is in the catalog: scan its folder first (`musicrec scan DIR`)");
-    }
-
-    let mut request = RecommendRequest::new(seeds.iter().map(|id| id.0).collect(), args.count);
-    request.max_per_artist = (args.max_per_artist > 0).then_some(args.max_per_artist);
-    if args.method == "genre" {
-        if set.model.genres.is_empty() {
-            bail!("--method genre needs genre probabilities, and model {model_id} has no genres");
-        }
-        request.method = Method::SimilarityAndGenre(GenreBlend::default());
-    }
-    if let Some(name) = &args.user {
-        match store.user_by_name(name)? {
-            Some(user) => {
-                request.feedback =
-                    feedback_for_index(&store.feedback(user.id)?, &index, Rocchio::default()).0;
-            }
-            None => eprintln!("note: {name} has rated nothing yet: a plain mix"),
-        }
-    }
-    let found = index
-        .mix(&request, args.variety)
-        .context("the mix could not be made")?;
-    if found.fewer_than_requested {
-        eprintln!(
-            "note: {} of {} songs: the catalog has {} embedded tracks, {} of them seeds{}",
-            found.tracks.len(),
-            args.count,
-            set.len(),
-            seeds.len(),
-            if request.max_per_artist.is_some() {
-                ", and --max-per-artist limits the rest"
-            } else {
-                ""
-            }
-        );
-    }
-    let output = Output {
-        seeds: seeds
-            .iter()
-            .map(|&id| Song::of(store.as_ref(), &set, id, None))
-            .collect::<anyhow::Result<_>>()?,
-        mix: found
-            .tracks
-            .iter()
-            .map(|h| Song::of(store.as_ref(), &set, TrackId(h.id), Some(h.score)))
-            .collect::<anyhow::Result<_>>()?,
+    let query = MixQuery {
+        seeds,
+        count: args.count,
+        variety: args.variety,
+        max_per_artist: (args.max_per_artist > 0).then_some(args.max_per_artist),
+        method: args.method.parse::<RecommendMethod>()?,
+        user: args.user.clone(),
     };
+    let output = musicrec_app::mix(store.as_ref(), &model, &query)?;
+    for note in &output.notes {
+        eprintln!("note: {note}");
+    }
     match args.format.as_str() {
         "json" => outln!("{}", serde_json::to_string_pretty(&output)?)?,
         "table" => {
             outln!(
-                "mix of {} songs like {} seed song(s) (model {model_id}, variety {})",
+                "mix of {} songs like {} seed song(s) (model {}, variety {})",
                 output.mix.len(),
                 output.seeds.len(),
+                model.model_id,
                 args.variety
             )?;
             print_ranked(&output.mix)?;

@@ -1,17 +1,16 @@
 //! `musicrec path`: a playlist that walks from one song to another, each song sounding more like
-//! the end and less like the start than the one before (`EmbeddingIndex::path`).
+//! the end and less like the start than the one before (`musicrec_app::path`, over
+//! `EmbeddingIndex::path`); this module parses and prints.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use musicrec_catalog::TrackId;
+use musicrec_app::{Song, Step, resolve_seed};
 use musicrec_recommend::MAX_PATH_LEN;
-use serde::Serialize;
 
-use crate::playlist::{Song, m3u};
+use crate::playlist::m3u;
 use crate::table::{Align, Column, Fit};
-use musicrec_app::resolve_seed;
 
 /// A playlist that moves step by step from one song to another.
 #[derive(clap::Args, Debug)]
@@ -48,58 +47,24 @@ pub struct Args {
     base: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct Step {
-    #[serde(flatten)]
-    song: Song,
-    similarity_to_start: f32,
-    similarity_to_end: f32,
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(2..=MAX_PATH_LEN).contains(&args.count) {
         bail!("--count must be 2 to {MAX_PATH_LEN} (both ends included)");
     }
-    let (
-        store,
-        musicrec_app::ModelIndex {
-            model_id,
-            set,
-            index,
-            ..
-        },
-    ) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
-    let from = resolve_seed(store.as_ref(), &set, &args.from).context("--from")?;
-    let to = resolve_seed(store.as_ref(), &set, &args.to).context("--to")?;
-    if from == to {
-        bail!("--from and --to are the same song ({from})");
+    let (store, model) = crate::models::load(args.db.as_deref(), args.model.as_deref())?;
+    let from = resolve_seed(store.as_ref(), &model.set, &args.from).context("--from")?;
+    let to = resolve_seed(store.as_ref(), &model.set, &args.to).context("--to")?;
+    let walk = musicrec_app::path(store.as_ref(), &model, from, to, args.count)?;
+    if let Some(note) = &walk.note {
+        eprintln!("note: {note}");
     }
-    let path = index.path(from.0, to.0, args.count, &[])?;
-    if path.shortened() {
-        eprintln!(
-            "note: {} of {} songs: the catalog has no more songs between these two that keep moving towards the end",
-            path.steps.len(),
-            args.count
-        );
-    }
-    let steps: Vec<Step> = path
-        .steps
-        .iter()
-        .map(|s| {
-            Ok(Step {
-                song: Song::of(store.as_ref(), &set, TrackId(s.id), None)?,
-                similarity_to_start: s.similarity_to_start,
-                similarity_to_end: s.similarity_to_end,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
     match args.format.as_str() {
-        "json" => outln!("{}", serde_json::to_string_pretty(&steps)?)?,
+        "json" => outln!("{}", serde_json::to_string_pretty(&walk.steps)?)?,
         "m3u" => {
-            let songs: Vec<Song> = steps.into_iter().map(|s| s.song).collect();
+            let songs: Vec<Song> = walk.steps.into_iter().map(|s| s.song).collect();
             out!("{}", m3u(&songs, args.base.as_deref())?)?;
         }
-        _ => print_table(&steps, &model_id)?,
+        _ => print_table(&walk.steps, &model.model_id)?,
     }
     Ok(ExitCode::SUCCESS)
 }
