@@ -21,8 +21,8 @@ mod tracks;
 
 pub use error::{AppError, Result};
 pub use lookup::{
-    ChosenModel, ModelIndex, ModelRequest, check_seed_count, choose_model, resolve_seed,
-    resolve_track,
+    ChosenModel, ModelIndex, ModelRequest, check_seed_count, choose_model, random_seeds_under,
+    resolve_seed, resolve_track,
 };
 pub use playlist::{MixQuery, Mixed, Step, Walk, mix, path, seeds_from_m3u};
 pub use recommend::{

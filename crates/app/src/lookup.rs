@@ -226,3 +226,38 @@ pub fn resolve_seed(store: &dyn CatalogStore, set: &EmbeddingSet, query: &str) -
     }
     Ok(track.id)
 }
+
+/// `count` songs picked at random (reproducibly, from `random_seed`) among the tracks of `set`
+/// under the folder `dir`, by id; at most all but one of them, so that something is left to
+/// recommend. Fewer than 2 songs there is an error.
+pub fn random_seeds_under(
+    set: &EmbeddingSet,
+    dir: &Path,
+    count: usize,
+    random_seed: u64,
+) -> Result<Vec<TrackId>> {
+    use rand::SeedableRng;
+    use rand::seq::IndexedRandom;
+
+    let under_dir: Vec<TrackId> = set
+        .tracks
+        .iter()
+        .filter(|t| t.path.starts_with(dir))
+        .map(|t| t.id)
+        .collect();
+    if under_dir.len() < 2 {
+        return Err(AppError::Unavailable(format!(
+            "{} has {} playable song(s) in the catalog: at least 2 are needed to recommend from",
+            dir.display(),
+            under_dir.len()
+        )));
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(random_seed);
+    let count = count.min(under_dir.len() - 1);
+    let mut picked: Vec<TrackId> = under_dir
+        .choose_multiple(&mut rng, count)
+        .copied()
+        .collect();
+    picked.sort_unstable_by_key(|id| id.0);
+    Ok(picked)
+}

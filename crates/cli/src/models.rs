@@ -23,16 +23,6 @@ pub fn request(model: Option<&Path>) -> anyhow::Result<ModelRequest> {
     })
 }
 
-/// The id of the model whose embeddings to use (see [`musicrec_app::choose_model`]); a guess
-/// among several models is said on stderr.
-pub fn choose(store: &dyn CatalogStore, model: Option<&Path>) -> anyhow::Result<String> {
-    let chosen = musicrec_app::choose_model(store, &request(model)?)?;
-    if let Some(note) = &chosen.note {
-        eprintln!("note: {note}");
-    }
-    Ok(chosen.model_id)
-}
-
 /// Opens the existing catalog `--db` names and loads the model `--model` picks.
 pub fn load(
     db: Option<&str>,

@@ -8,13 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use musicrec_app::{RecommendMethod, RecommendQuery};
 use musicrec_catalog::{EmbeddingSet, TrackEmbedder, TrackId};
 use musicrec_embed::scan::{ScanSetup, check_folders};
-use musicrec_recommend::{GenreBlend, Method, RecommendRequest};
 use musicrec_train::Analysis;
-use rand::SeedableRng;
-use rand::seq::IndexedRandom;
-use rand_chacha::ChaCha8Rng;
 
 use crate::cmd::scan::scan_folders;
 use crate::progress::{scan_did_nothing, scan_summary};
@@ -82,29 +79,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let set = store.load_embeddings(&model_id)?;
     let seed_ids: Vec<TrackId> = if args.seeds.is_empty() {
-        let under_dir: Vec<TrackId> = set
-            .tracks
-            .iter()
-            .filter(|t| t.path.starts_with(&dir))
-            .map(|t| t.id)
-            .collect();
-        if under_dir.len() < 2 {
-            bail!(
-                "{} has {} playable song(s) in the catalog: quickstart needs at least 2 to recommend from",
-                dir.display(),
-                under_dir.len()
-            );
-        }
         let random_seed = args.random_seed.unwrap_or_else(clock_seed);
-        let mut rng = ChaCha8Rng::seed_from_u64(random_seed);
-        let count = RANDOM_SEEDS.min(under_dir.len() - 1);
-        let mut picked: Vec<TrackId> = under_dir
-            .choose_multiple(&mut rng, count)
-            .copied()
-            .collect();
-        picked.sort_unstable_by_key(|id| id.0);
+        let picked = musicrec_app::random_seeds_under(&set, &dir, RANDOM_SEEDS, random_seed)?;
         outln!(
-            "\n== {count} seed songs picked at random (--random-seed {random_seed} picks them again)"
+            "\n== {} seed songs picked at random (--random-seed {random_seed} picks them again)",
+            picked.len()
         )?;
         picked
     } else {
@@ -122,21 +101,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         outln!("   {}", describe(&set, id))?;
     }
 
-    let index = musicrec_recommend::index_from_embedding_set(&set)
-        .context("stored embeddings do not form a valid index")?;
+    let model = musicrec_app::ModelIndex::new(model_id, set)?;
     for (title, method) in [
         (
             "method 1: most similar embeddings (cosine, mean over the seeds)",
-            Method::Similarity,
+            RecommendMethod::Similarity,
         ),
         (
             "method 2: similarity plus the seeds' genre probabilities",
-            Method::SimilarityAndGenre(GenreBlend::default()),
+            RecommendMethod::Genre,
         ),
     ] {
-        let mut request = RecommendRequest::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
-        request.method = method;
-        let result = index.recommend(&request).context("recommendation failed")?;
+        let mut query = RecommendQuery::new(seed_ids.iter().map(|id| id.0).collect(), args.k);
+        query.method = method;
+        let result = musicrec_app::recommend(&model, &query, None)?;
         outln!("\n== {title}")?;
         outln!("{:>3}  {:>7}  {:<10}  song", "#", "score", "genre")?;
         for (rank, hit) in result.tracks.iter().enumerate() {
@@ -144,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{:>3}  {:>7.4}  {}",
                 rank + 1,
                 hit.score,
-                describe(&set, TrackId(hit.id))
+                describe(&model.set, TrackId(hit.id))
             )?;
         }
         if result.fewer_than_requested {
