@@ -67,6 +67,7 @@ fn update(i: usize, catalog: &SyntheticCatalog, genres: usize) -> ScanUpdate {
             embedding: catalog.vectors[i * DIM..(i + 1) * DIM].to_vec(),
             genre_probs: catalog.genre_probs[i * genres..(i + 1) * genres].to_vec(),
             duration_secs: 30.0,
+            warning: None,
         },
     }
 }

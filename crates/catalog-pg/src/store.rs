@@ -205,7 +205,7 @@ impl PostgresStore {
                 seq BIGINT, path TEXT, content_hash TEXT, size_bytes BIGINT, mtime_ns BIGINT,
                 duration_secs DOUBLE PRECISION, artist TEXT, title TEXT, album TEXT,
                 genre_tag TEXT, year INTEGER, artist_key TEXT, title_key TEXT, album_key TEXT,
-                embedding BYTEA, genre_probs BYTEA) ON COMMIT DROP",
+                embedding BYTEA, genre_probs BYTEA, warning TEXT) ON COMMIT DROP",
         )
         .map_err(err)?;
         let sink = tx
@@ -228,6 +228,7 @@ impl PostgresStore {
             Type::TEXT,
             Type::BYTEA,
             Type::BYTEA,
+            Type::TEXT,
         ];
         let mut writer = BinaryCopyInWriter::new(sink, &types);
         for (seq, update) in updates.iter().enumerate() {
@@ -240,7 +241,7 @@ impl PostgresStore {
             else {
                 unreachable!("checked above");
             };
-            let row: [&(dyn ToSql + Sync); 16] = [
+            let row: [&(dyn ToSql + Sync); 17] = [
                 &(seq as i64),
                 &utf8_path(path)?,
                 &file.content_hash.to_hex().as_str().to_owned(),
@@ -257,6 +258,7 @@ impl PostgresStore {
                 &fold_opt(&tags.album),
                 &encode_f32_le(&output.embedding),
                 &encode_f32_le(&output.genre_probs),
+                &output.warning,
             ];
             writer.write(&row).map_err(err)?;
         }
@@ -277,9 +279,9 @@ impl PostgresStore {
             .execute(
                 "INSERT INTO tracks (path, content_hash, size_bytes, mtime_ns, duration_secs,
                     artist, title, album, genre_tag, year, artist_key, title_key, album_key,
-                    added_at, updated_at)
+                    added_at, updated_at, warning)
                  SELECT path, content_hash, size_bytes, mtime_ns, duration_secs, artist, title,
-                    album, genre_tag, year, artist_key, title_key, album_key, $1, $1
+                    album, genre_tag, year, artist_key, title_key, album_key, $1, $1, warning
                  FROM import_staging ORDER BY seq",
                 &[&now],
             )
@@ -639,6 +641,6 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_and_known() {
-        assert_eq!(known_schema_version(), 4);
+        assert_eq!(known_schema_version(), 5);
     }
 }

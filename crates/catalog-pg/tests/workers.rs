@@ -282,6 +282,7 @@ fn update_for(path: &str) -> ScanUpdate {
             embedding: vec![0.5; embedder::DIM],
             genre_probs: vec![0.1; embedder::GENRES.len()],
             duration_secs: 1.0,
+            warning: None,
         },
     }
 }

@@ -123,6 +123,7 @@ fn synthetic(i: usize, dim: usize, n_genres: usize) -> ScanUpdate {
                 .map(|g| if g == i % n_genres { 0.55 } else { 0.05 })
                 .collect(),
             duration_secs: 200.0,
+            warning: None,
         },
     }
 }

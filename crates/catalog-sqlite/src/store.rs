@@ -39,6 +39,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(EXPERIMENT_SCHEMA).comment("v2: listening experiments"),
         M::up(REVISION_SCHEMA).comment("v3: change revision of tracks and embeddings"),
         M::up(UPSTREAM_SCHEMA).comment("v4: songs of the Subsonic servers served as companion"),
+        M::up(WARNING_SCHEMA).comment("v5: a track's scan warning (truncated file)"),
     ])
 });
 
@@ -67,6 +68,10 @@ BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
 CREATE TRIGGER embeddings_delete_revision AFTER DELETE ON embeddings
 BEGIN UPDATE catalog_revision SET revision = revision + 1 WHERE id = 1; END;
 ";
+
+/// v5: what a scan noticed about a file it still embedded (a truncated file analysed as far as
+/// it could be read), shown by `scan --failed`; NULL for a file read whole.
+const WARNING_SCHEMA: &str = "ALTER TABLE tracks ADD COLUMN warning TEXT;";
 
 /// v4: the songs of Subsonic servers musicrec is the companion of, and their catalog tracks. No
 /// foreign key to tracks: a purged track leaves a stale id that readers skip, and the next sync

@@ -88,7 +88,7 @@ fn creates_stamps_migrates_and_reopens() {
     let path = dir.path().join("nested/folders/catalog.db");
     {
         let mut store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(store.schema_version().unwrap(), 5);
         store.register_model(MODEL, &model_info()).unwrap();
         store.apply_scan_updates(MODEL, &[track(1, 1.0)]).unwrap();
     }

@@ -81,6 +81,9 @@ pub struct ScanReport {
     pub skipped_failed: usize,
     /// This scan's failures: path and one-line reason.
     pub failures: Vec<(PathBuf, String)>,
+    /// Files this scan embedded with a warning (truncated, analysed as far as readable): path
+    /// and the warning, also kept with the track ([`crate::CatalogStore::warned`]).
+    pub warnings: Vec<(PathBuf, String)>,
 }
 
 /// A file that needs more than a stat.
@@ -345,6 +348,11 @@ where
                 break Err(err);
             }
             for (update, outcome) in batch.drain(..) {
+                if let ScanUpdate::Embedded { path, output, .. } = &update
+                    && let Some(warning) = &output.warning
+                {
+                    report.warnings.push((path.clone(), warning.clone()));
+                }
                 match outcome {
                     Outcome::Added => report.added += 1,
                     Outcome::Updated => report.updated += 1,
@@ -699,6 +707,7 @@ mod tests {
             embedding: vec![0.0; 3],
             genre_probs: vec![0.5, 0.5],
             duration_secs: 1.0,
+            warning: None,
         };
         assert!(check_shape(&model, &output).is_ok());
         output.embedding.push(1.0);

@@ -186,6 +186,9 @@ pub trait CatalogStore: Send {
 
     /// Recorded scan failures, by path.
     fn failed(&self) -> Result<Vec<ScanFailure>>;
+    /// Present tracks embedded with a warning (truncated files analysed as far as they could be
+    /// read), by path.
+    fn warned(&self) -> Result<Vec<Track>>;
     /// Counts: tracks, missing, failures, users, feedback, per model and genre.
     fn stats(&self) -> Result<CatalogStats>;
 

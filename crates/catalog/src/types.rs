@@ -47,6 +47,9 @@ pub struct TrackEmbedding {
     pub genre_probs: Vec<f32>,
     /// Decoded length of the track in seconds.
     pub duration_secs: f64,
+    /// Why the embedding may not describe the whole file (a truncated file analysed as far as it
+    /// could be read); `None` for a file read whole. Kept with the track for `scan --failed`.
+    pub warning: Option<String>,
 }
 
 /// Tags read from the file (all optional; blank values are `None`).
@@ -88,6 +91,9 @@ pub struct Track {
     pub updated_at: i64,
     /// When a scan last found the file gone (Unix ms); `None` while it exists.
     pub missing_since: Option<i64>,
+    /// What the last scan noticed about the file although it embedded it (it was truncated and
+    /// only its readable part was analysed); `None` when it was read whole.
+    pub warning: Option<String>,
 }
 
 fn serialize_hash<S: serde::Serializer>(hash: &blake3::Hash, s: S) -> Result<S::Ok, S::Error> {

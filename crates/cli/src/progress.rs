@@ -6,13 +6,15 @@
 //! second, in the progress line and the summary of `scan` and `quickstart`.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use musicrec_catalog::{ModelInfo, TrackEmbedder, TrackEmbedding};
+use musicrec_catalog::{CatalogStore, ModelInfo, ScanReport, TrackEmbedder, TrackEmbedding};
+use musicrec_embed::ModelEmbedder;
+use musicrec_embed::scan::ScanSetup;
 
 /// Whether stderr gets colours and bars: a terminal, and `NO_COLOR` unset (no-color.org).
 pub fn stderr_is_terminal() -> bool {
@@ -219,4 +221,55 @@ pub fn scan_did_nothing(
             folders()
         )
     })
+}
+
+/// Scans `dirs` into `store` as `setup` says, with the scan bar drawn, and lists the files that
+/// failed on stderr; gives the report and the throughput meter.
+pub fn scan_folders(
+    store: &mut dyn CatalogStore,
+    dirs: &[PathBuf],
+    setup: &ScanSetup,
+) -> anyhow::Result<(ScanReport, Arc<Meter>)> {
+    let (report, meter) = metered(&setup.embedder, |metered, progress| {
+        musicrec_catalog::scan(store, dirs, metered, &setup.options, progress)
+    })?;
+    print_failures(&report.failures);
+    for (file, warning) in &report.warnings {
+        eprintln!("warning: {}: {warning}", file.display());
+    }
+    Ok((report, meter))
+}
+
+/// Runs `scan` with `embedder` metered and the scan bar drawn; gives its result and the meter.
+pub fn metered<R, E>(
+    embedder: &ModelEmbedder,
+    scan: impl FnOnce(&Metered<'_, ModelEmbedder>, &ProgressBar) -> Result<R, E>,
+) -> anyhow::Result<(R, Arc<Meter>)>
+where
+    anyhow::Error: From<E>,
+{
+    let metered = Metered::new(embedder);
+    let progress = scan_bar(metered.meter());
+    let result = scan(&metered, &progress)?;
+    progress.finish_and_clear();
+    Ok((result, metered.meter()))
+}
+
+/// Lists the files a scan could not read, with the reason, on stderr.
+pub fn print_failures(failures: &[(PathBuf, String)]) {
+    for (file, reason) in failures {
+        eprintln!("failed: {}: {reason}", file.display());
+    }
+}
+
+/// A bar of `len` files drawn with `template` on stderr when it is a terminal.
+pub fn files_bar(len: u64, template: &str) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    bar.set_style(ProgressStyle::with_template(template).expect("static template is valid"));
+    bar
 }

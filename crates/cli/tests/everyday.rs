@@ -549,3 +549,110 @@ fn decode_writes_an_ordinary_file() {
     let mode = std::fs::metadata(&wav).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o666 & !umask, "mode {mode:o}");
 }
+
+/// A truncated file is analysed as far as it can be read when that lasts `--min-duration`: it is
+/// embedded (recommendable), warned about on stderr and by `scan --failed`, and not counted as
+/// failed; a file with less left fails. A rescan of the same files changes nothing.
+#[test]
+fn a_truncated_file_is_embedded_from_its_readable_part_with_a_warning() {
+    let Some(data) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let music = dir.path().join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let clip = |name: &str| data.join("gtzan-mini").join("jazz").join(name);
+    std::fs::copy(clip("jazz.00001.wav"), music.join("whole.wav")).unwrap();
+    // The clip lasts 19 s: 70 % of its bytes leave about 13 s, 10 % about 2 s (under the 10 s
+    // default).
+    for (name, share) in [("most.wav", 0.7), ("little.wav", 0.1)] {
+        let bytes = std::fs::read(clip("jazz.00002.wav")).unwrap();
+        let keep = (bytes.len() as f64 * share) as usize;
+        std::fs::write(music.join(name), &bytes[..keep]).unwrap();
+    }
+    let db = dir.path().join("catalog.db");
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            music.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        args.extend(["--model", "cnn"]);
+        args.extend(extra);
+        musicrec(&args)
+    };
+    let first = ok(scan(&[]), "scan");
+    let (out, err) = (stdout(&first), stderr(&first));
+    assert!(out.contains("3 files: 2 added"), "{out}");
+    assert!(out.contains("1 failed"), "{out}");
+    assert!(
+        err.contains("warning: ") && err.contains("most.wav: truncated"),
+        "{err}"
+    );
+    assert!(
+        err.contains("failed: ") && err.contains("little.wav"),
+        "{err}"
+    );
+    assert!(!err.contains("whole.wav"), "{err}");
+
+    let failed = stdout(&ok(
+        musicrec(&["scan", "--failed", "--db", db.to_str().unwrap()]),
+        "scan --failed",
+    ));
+    let line = |name: &str| {
+        failed
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed: {failed}"))
+            .to_owned()
+    };
+    assert!(
+        line("most.wav").contains("\twarning\ttruncated"),
+        "{failed}"
+    );
+    assert!(!line("little.wav").contains("\twarning\t"), "{failed}");
+
+    // The truncated track is in the catalog and can seed recommendations.
+    let recommend = ok(
+        musicrec(&[
+            "recommend",
+            "--db",
+            db.to_str().unwrap(),
+            "--seed",
+            music.join("most.wav").to_str().unwrap(),
+        ]),
+        "recommend from the truncated track",
+    );
+    assert!(
+        stdout(&recommend).contains("whole.wav"),
+        "{}",
+        stdout(&recommend)
+    );
+
+    // With a higher bar the 13 s part is not enough: a changed setting applies to files
+    // retried (`--retry-failed` re-reads the failed one; the embedded one stays as it is).
+    let strict = ok(
+        scan(&["--min-duration", "20", "--retry-failed"]),
+        "strict rescan",
+    );
+    assert!(
+        stdout(&strict).contains("2 unchanged"),
+        "{}",
+        stdout(&strict)
+    );
+    let other_db = dir.path().join("strict.db");
+    let fresh = ok(
+        musicrec(&[
+            "scan",
+            music.to_str().unwrap(),
+            "--db",
+            other_db.to_str().unwrap(),
+            "--model",
+            "cnn",
+            "--min-duration",
+            "20",
+        ]),
+        "strict scan",
+    );
+    assert!(stdout(&fresh).contains("1 added"), "{}", stdout(&fresh));
+    assert!(stdout(&fresh).contains("2 failed"), "{}", stdout(&fresh));
+}

@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     embedding: synthetic.vectors[i * dim..(i + 1) * dim].to_vec(),
                     genre_probs: synthetic.genre_probs[i * genres..(i + 1) * genres].to_vec(),
                     duration_secs: 30.0,
+                    warning: None,
                 },
             })
             .collect();

@@ -43,7 +43,8 @@ macro_rules! catalog_contract_tests {
             simulated_studies_take_only_simulated_sessions,
             all_feedback_lists_every_users_latest_ratings,
             concurrent_writers_never_give_a_participant_two_sessions_or_a_name_two_studies,
-            upstream_songs_sync_in_place_per_server_and_leave_the_revision_alone
+            upstream_songs_sync_in_place_per_server_and_leave_the_revision_alone,
+            a_truncated_track_keeps_its_warning_until_it_is_read_whole
         );
     };
     (@each $fresh:expr; $($name:ident),* $(,)?) => {
@@ -93,6 +94,7 @@ fn synthetic(i: usize) -> ScanUpdate {
             embedding: (0..DIM).map(|d| i as f32 * 0.001 + d as f32).collect(),
             genre_probs,
             duration_secs: 180.0 + i as f64,
+            warning: None,
         },
     }
 }
@@ -954,4 +956,44 @@ pub fn upstream_songs_sync_in_place_per_server_and_leave_the_revision_alone(open
     assert_eq!(other.len(), 1);
     assert_eq!(other[0].track, Some(TrackId(ids[2])));
     assert_eq!(store.revision().unwrap(), revision);
+}
+
+/// A track embedded from a truncated file keeps the scan's warning (listed by `warned`, shown
+/// by `scan --failed`); re-embedded whole, the warning is gone; a missing track is not listed.
+pub fn a_truncated_track_keeps_its_warning_until_it_is_read_whole(open: &Open) {
+    let mut store = store_with(open, 3);
+    assert!(store.warned().unwrap().is_empty());
+    let warning = "truncated: decoded 100 of the 200 frames the header declares";
+    let ScanUpdate::Embedded {
+        path,
+        file,
+        tags,
+        mut output,
+    } = synthetic(1)
+    else {
+        unreachable!()
+    };
+    output.warning = Some(warning.to_owned());
+    let truncated = ScanUpdate::Embedded {
+        path: path.clone(),
+        file,
+        tags,
+        output,
+    };
+    store.apply_scan_updates(MODEL, &[truncated]).unwrap();
+    let warned = store.warned().unwrap();
+    assert_eq!(warned.len(), 1);
+    assert_eq!(warned[0].path, path);
+    assert_eq!(warned[0].warning.as_deref(), Some(warning));
+    let track = store.track_by_path(&path).unwrap().unwrap();
+    assert_eq!(track.warning.as_deref(), Some(warning));
+    assert!(
+        store.failed().unwrap().is_empty(),
+        "a warning is not a failure"
+    );
+    assert_eq!(store.load_embeddings(MODEL).unwrap().len(), 3);
+
+    store.apply_scan_updates(MODEL, &[synthetic(1)]).unwrap();
+    assert!(store.warned().unwrap().is_empty());
+    assert_eq!(store.track_by_path(&path).unwrap().unwrap().warning, None);
 }

@@ -115,6 +115,7 @@ impl TrackEmbedder for FrameStatsEmbedder {
             embedding,
             genre_probs: exp.iter().map(|e| (e / total) as f32).collect(),
             duration_secs: audio.duration_secs(),
+            warning: None,
         })
     }
 }

@@ -38,6 +38,7 @@ pub fn track(i: usize, sign: f32) -> ScanUpdate {
                 vec![0.3, 0.7]
             },
             duration_secs: 30.0,
+            warning: None,
         },
     }
 }

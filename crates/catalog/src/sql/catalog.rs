@@ -20,7 +20,7 @@ use crate::{
 const MAX_PAGE: u64 = 1000;
 
 const TRACK_COLUMNS: &str = "id, path, content_hash, size_bytes, mtime_ns, duration_secs, \
-     artist, title, album, genre_tag, year, added_at, updated_at, missing_since";
+     artist, title, album, genre_tag, year, added_at, updated_at, missing_since, warning";
 
 fn track_from_row(row: &dyn SqlRow) -> Result<Track> {
     Ok(Track {
@@ -40,6 +40,7 @@ fn track_from_row(row: &dyn SqlRow) -> Result<Track> {
         added_at: row.i64(11)?,
         updated_at: row.i64(12)?,
         missing_since: row.opt_i64(13)?,
+        warning: row.opt_string(14)?,
     })
 }
 
@@ -146,9 +147,10 @@ pub fn apply_updates(db: &mut dyn Db, model_id: &str, updates: &[ScanUpdate]) ->
                 let track_id = db.query_i64(
                     "INSERT INTO tracks (path, content_hash, size_bytes, mtime_ns,
                         duration_secs, artist, title, album, genre_tag, year,
-                        artist_key, title_key, album_key, added_at, updated_at, missing_since)
+                        artist_key, title_key, album_key, added_at, updated_at, missing_since,
+                        warning)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14,
-                             NULL)
+                             NULL, ?15)
                      ON CONFLICT (path) DO UPDATE SET
                         content_hash = excluded.content_hash,
                         size_bytes = excluded.size_bytes,
@@ -158,7 +160,8 @@ pub fn apply_updates(db: &mut dyn Db, model_id: &str, updates: &[ScanUpdate]) ->
                         album = excluded.album, genre_tag = excluded.genre_tag,
                         year = excluded.year, artist_key = excluded.artist_key,
                         title_key = excluded.title_key, album_key = excluded.album_key,
-                        updated_at = excluded.updated_at, missing_since = NULL
+                        updated_at = excluded.updated_at, missing_since = NULL,
+                        warning = excluded.warning
                      RETURNING id",
                     params![
                         path,
@@ -174,7 +177,8 @@ pub fn apply_updates(db: &mut dyn Db, model_id: &str, updates: &[ScanUpdate]) ->
                         &fold_opt(&tags.artist),
                         &fold_opt(&tags.title),
                         &fold_opt(&tags.album),
-                        now
+                        now,
+                        &output.warning
                     ],
                 )?;
                 db.execute(
@@ -552,6 +556,7 @@ impl<S: SqlStore + 'static> CatalogStore for S {
                         embedding: decode_f32_le(r.blob(0)?)?,
                         genre_probs: decode_f32_le(r.blob(1)?)?,
                         duration_secs: r.opt_f64(2)?.unwrap_or(0.0),
+                        warning: None,
                     })
                 },
             )
@@ -718,6 +723,16 @@ impl<S: SqlStore + 'static> CatalogStore for S {
                         failed_at: r.i64(3)?,
                     })
                 },
+            )
+        })
+    }
+
+    fn warned(&self) -> Result<Vec<Track>> {
+        self.read(|db| {
+            tracks_where(
+                db,
+                "warning IS NOT NULL AND missing_since IS NULL ORDER BY path{C}",
+                &[],
             )
         })
     }

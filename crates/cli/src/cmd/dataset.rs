@@ -2,14 +2,14 @@
 //! (screening, genre choice, per-genre cap, splits), fill the feature cache, and print statistics.
 //! All logic lives in `musicrec_datasets`; this module parses options and reports.
 
-use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::progress::files_bar;
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use musicrec_datasets::fma::{FmaSource, FmaSubset};
 use musicrec_datasets::steps;
 use musicrec_datasets::{BuildOptions, DatasetStats, Loaded, ScreenConfig, SplitMode, SplitRatio};
@@ -299,17 +299,5 @@ fn progress_bar(len: u64, what: &str) -> ProgressBar {
         "{prefix} {bar:40} {pos}/{len} files  {elapsed} (eta {eta})",
     );
     bar.set_prefix(what.to_string());
-    bar
-}
-
-/// A bar of `len` files drawn with `template` on stderr when it is a terminal.
-pub(crate) fn files_bar(len: u64, template: &str) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(len), target);
-    bar.set_style(ProgressStyle::with_template(template).expect("static template is valid"));
     bar
 }

@@ -3,7 +3,7 @@
 //! `musicrec_lab::eval_recs`), or with `--interactions` content vs collaborative filtering on
 //! held-out likes (`eval_interactions`). This module parses options and prints the report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -105,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             holdout: args.holdout,
             hybrid_weight: args.hybrid_weight,
         };
-        return super::eval_interactions::run(&settings, args.out.as_deref());
+        return compare_interactions(&settings, args.out.as_deref());
     }
     let outcome = evaluate_recs(&RecsSettings {
         data: args
@@ -128,4 +128,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `--interactions`: content-only, CF and the hybrid compared on held-out likes
+/// (`musicrec_lab::interactions`); runs the comparison `settings` describe, prints it, and writes it into `out` when given.
+fn compare_interactions(
+    settings: &musicrec_lab::interactions::InteractionSettings,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let outcome = musicrec_lab::interactions::compare(settings)?;
+    out!("{}", outcome.markdown)?;
+    if outcome.simulated {
+        outln!(
+            "\nSIMULATED: these listeners are virtual; run with --interactions LOG.csv for real ones."
+        )?;
+    }
+    if let Some(out) = out {
+        let (json, md) = outcome.write(out)?;
+        outln!("wrote {} and {}", json.display(), md.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use musicrec_datasets::extract::{self, extract_file};
 use musicrec_features::{MelConfig, MelExtractor, MelOverrides};
 
-use crate::cmd::dataset::files_bar;
+use crate::progress::files_bar;
 
 /// Compute log-mel spectrograms (librosa-compatible) and write them as .npy files.
 ///

@@ -7,7 +7,6 @@
 pub mod dataset;
 pub mod decode;
 pub mod eval;
-pub mod eval_interactions;
 pub mod eval_recs;
 pub mod experiment;
 pub mod features;

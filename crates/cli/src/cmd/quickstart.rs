@@ -13,7 +13,7 @@ use musicrec_catalog::{EmbeddingSet, TrackEmbedder, TrackId};
 use musicrec_embed::scan::{ScanSetup, check_folders};
 use musicrec_train::Analysis;
 
-use crate::cmd::scan::scan_folders;
+use crate::progress::scan_folders;
 use crate::progress::{scan_did_nothing, scan_summary};
 
 /// How many seeds quickstart picks when none are given: as many as a request takes.

@@ -5,17 +5,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use indicatif::ProgressBar;
-use musicrec_catalog::{CatalogStore, ScanReport};
 use musicrec_catalog_pg::{JobOutcome, WorkerOptions};
 use musicrec_embed::ModelEmbedder;
 use musicrec_embed::scan::{ScanSetup, check_folders};
 
-use crate::progress::{Meter, Metered, scan_bar, scan_did_nothing, scan_summary};
+use crate::progress::{metered, print_failures, scan_did_nothing, scan_folders, scan_summary};
 
 /// Embed music folders into the catalog, or list recorded failures.
 #[derive(clap::Args, Debug)]
@@ -27,7 +24,9 @@ back). A killed scan loses only the files in flight; run the same command again 
 The summary counts every file found once (added, updated, moved, unchanged, failed, or skipped as \
 failed before), the stored tracks now missing, and the throughput: files per minute and seconds \
 of audio per second (x real time). Files that cannot be read are listed on stderr with the \
-reason and recorded (`--failed` lists them again); tag warnings show with -v.
+reason and recorded (`--failed` lists them again); tag warnings show with -v. A truncated file is \
+analysed as far as it can be read when that lasts --min-duration seconds: it is embedded, and \
+listed as `warning: FILE: truncated ...` on stderr and by `--failed` (PATH, `warning`, reason).
 
 Exit status: 0 when the scan ran, even if some files failed; 2 when nothing could be done (no \
 catalog or model, no music files found, or not one file readable).
@@ -66,6 +65,10 @@ pub struct Args {
     /// Retry files that failed before even if they did not change.
     #[arg(long)]
     retry_failed: bool,
+    /// A truncated file whose readable part lasts at least this long is embedded from that part
+    /// and listed as a warning (stderr, `--failed`); a shorter one fails.
+    #[arg(long, value_name = "SECS", default_value_t = musicrec_embed::DEFAULT_MIN_DURATION_SECS)]
+    min_duration: f64,
     /// List the files that failed (with reasons) instead of scanning.
     #[arg(long, conflicts_with_all = ["dirs", "model", "jobs", "retry_failed", "worker"])]
     failed: bool,
@@ -83,12 +86,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.failed {
         return list_failures(args.db.as_deref());
     }
-    let setup = ScanSetup::new(
+    let mut setup = ScanSetup::new(
         args.model.as_deref(),
         args.analysis,
         args.jobs,
         args.retry_failed,
     )?;
+    setup.embedder = setup.embedder.with_min_duration(args.min_duration);
     check_folders(&args.dirs)?;
     if args.worker {
         return run_worker(&args, &setup);
@@ -108,42 +112,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Scans `dirs` into `store` as `setup` says, with the scan bar drawn, and lists the files that
-/// failed on stderr; gives the report and the throughput meter.
-pub(crate) fn scan_folders(
-    store: &mut dyn CatalogStore,
-    dirs: &[PathBuf],
-    setup: &ScanSetup,
-) -> anyhow::Result<(ScanReport, Arc<Meter>)> {
-    let (report, meter) = metered(&setup.embedder, |metered, progress| {
-        musicrec_catalog::scan(store, dirs, metered, &setup.options, progress)
-    })?;
-    print_failures(&report.failures);
-    Ok((report, meter))
-}
-
-/// Runs `scan` with `embedder` metered and the scan bar drawn; gives its result and the meter.
-fn metered<R, E>(
-    embedder: &ModelEmbedder,
-    scan: impl FnOnce(&Metered<'_, ModelEmbedder>, &ProgressBar) -> Result<R, E>,
-) -> anyhow::Result<(R, Arc<Meter>)>
-where
-    anyhow::Error: From<E>,
-{
-    let metered = Metered::new(embedder);
-    let progress = scan_bar(metered.meter());
-    let result = scan(&metered, &progress)?;
-    progress.finish_and_clear();
-    Ok((result, metered.meter()))
-}
-
-/// Lists the files a scan could not read, with the reason, on stderr.
-fn print_failures(failures: &[(PathBuf, String)]) {
-    for (file, reason) in failures {
-        eprintln!("failed: {}: {reason}", file.display());
-    }
 }
 
 /// `--worker`: one worker of the PostgreSQL job queue.
@@ -218,7 +186,8 @@ fn embedder_id(embedder: &ModelEmbedder) -> &str {
 fn list_failures(db: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = musicrec_app::store::open_existing(db)?;
     let failures = store.failed()?;
-    if failures.is_empty() {
+    let warned = store.warned()?;
+    if failures.is_empty() && warned.is_empty() {
         outln!("no recorded failures")?;
     }
     for failure in &failures {
@@ -228,6 +197,12 @@ fn list_failures(db: Option<&str>) -> anyhow::Result<ExitCode> {
             failure.model_id,
             failure.reason
         )?;
+    }
+    // Embedded, but not whole: listed apart, so that a script reading the failures above is
+    // not told that these tracks are missing from the catalog.
+    for track in &warned {
+        let warning = track.warning.as_deref().unwrap_or_default();
+        outln!("{}\twarning\t{warning}", track.path.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }
