@@ -596,7 +596,7 @@ fn mid_conv(x: Tensor<3>, conv: &MidConv) -> Tensor<3> {
 }
 
 /// A float tensor's values on the host.
-fn host_values<const D: usize>(tensor: &Tensor<D>) -> Result<Vec<f32>, ModelError> {
+pub(crate) fn host_values<const D: usize>(tensor: &Tensor<D>) -> Result<Vec<f32>, ModelError> {
     tensor
         .to_data()
         .try_into_vec::<f32>()

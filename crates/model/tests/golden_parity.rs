@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::nn::gru::GruConfig;
 use burn::store::{ModuleSnapshot, ModuleStore, SafetensorsStore, bridge};
-use burn::tensor::{Device, Tensor};
-use musicrec_model::{CnnConfig, CrnnConfig, GenreModel, load_weights};
+use burn::tensor::{Device, Tensor, TensorData};
+use musicrec_model::{CnnConfig, CrnnConfig, GenreModel, HostCnn, load_weights};
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -153,7 +153,72 @@ fn cnn_matches_pytorch_at_96_and_128_mels() {
             GenreModel::Cnn(config.init(&Device::flex()).unwrap()),
         );
         check_eval(&case, &model);
+        check_fused_cpu_path(&case, &model);
     }
+}
+
+/// The CNN's fused CPU path (`HostCnn`, what `scan --model cnn` runs) against PyTorch's eval-mode
+/// embedding and sigmoid(logits).
+fn check_fused_cpu_path(case: &str, model: &GenreModel) {
+    let device = Device::flex();
+    let GenreModel::Cnn(cnn) = model.valid() else {
+        panic!("{case} is not a CNN")
+    };
+    let host = HostCnn::of(&cnn).unwrap();
+    let mut io = GoldenIo::open(case);
+    let input: Tensor<4> = io.tensor("input", &device);
+    let [batch, _, _, frames] = input.dims();
+    let values = input.into_data().try_to_vec::<f32>().unwrap();
+    let (embedding, probabilities) = host
+        .embed_and_probabilities(&values, batch, frames)
+        .unwrap();
+    let theirs: Tensor<2> = io.tensor("embedding", &device);
+    let dims = theirs.dims();
+    assert_close(
+        &format!("{case} fused CPU embedding"),
+        Tensor::from_data(TensorData::new(embedding, dims), &device),
+        theirs,
+    );
+    let logits: Tensor<2> = io.tensor("logits", &device);
+    let dims = logits.dims();
+    assert_close(
+        &format!("{case} fused CPU probabilities"),
+        Tensor::from_data(TensorData::new(probabilities, dims), &device),
+        burn::tensor::activation::sigmoid(logits),
+    );
+}
+
+/// The fused CPU path of a full-width CNN (the built-in model's shape) on a 6 s window and an
+/// odd-length one, against Burn's own ops: both layouts, every tile size.
+#[test]
+fn cnn_fused_cpu_path_matches_burn_ops_at_full_width() {
+    use burn::tensor::Distribution;
+    let device = Device::flex();
+    let cnn = CnnConfig::new(10).init(&device).unwrap().valid();
+    let host = HostCnn::of(&cnn).unwrap();
+    for frames in [281, 300] {
+        let input: Tensor<4> =
+            Tensor::random([3, 1, 96, frames], Distribution::Normal(0.0, 1.0), &device);
+        let values = input.clone().into_data().try_to_vec::<f32>().unwrap();
+        let (embedding, probabilities) = host.embed_and_probabilities(&values, 3, frames).unwrap();
+        let (e, p) = cnn.embed_and_probabilities(input).unwrap();
+        let (e_dims, p_dims) = (e.dims(), p.dims());
+        assert_close(
+            &format!("{frames} frames: fused embedding"),
+            Tensor::from_data(TensorData::new(embedding, e_dims), &device),
+            e,
+        );
+        assert_close(
+            &format!("{frames} frames: fused probabilities"),
+            Tensor::from_data(TensorData::new(probabilities, p_dims), &device),
+            p,
+        );
+    }
+    // A window shorter than the pools multiply to is refused, not computed.
+    assert!(
+        host.embed_and_probabilities(&vec![0.0; 96 * 100], 1, 100)
+            .is_err()
+    );
 }
 
 /// Train mode (batch statistics) and the running-statistics update after one forward pass,

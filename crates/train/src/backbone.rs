@@ -163,8 +163,7 @@ impl Backbone for ModelDirBackbone {
             .into_iter()
             .map(|i| all[i].clone())
             .collect();
-        let (embeddings, probabilities) =
-            run_windows_both(self.model.model(), self.model.device(), &chosen)?;
+        let (embeddings, probabilities) = run_windows_both(&self.model, &chosen)?;
         Ok(TrackFeatures {
             embedding: mean_of(&embeddings),
             tags: mean_of(&probabilities),

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use musicrec_features::{MelConfig, MelExtractor};
-use musicrec_model::{Device, GenreModel, ModelConfig};
+use musicrec_model::{Device, GenreModel, HostCnn, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::data::describe_mel;
@@ -230,6 +230,8 @@ pub struct ModelDir {
     model: GenreModel,
     device: Device,
     extractor: MelExtractor,
+    /// The CNN's weights on the host for its fused CPU path (`None` for a CRNN or another device).
+    host_cnn: Option<HostCnn>,
 }
 
 impl ModelDir {
@@ -284,12 +286,17 @@ impl ModelDir {
         device: Device,
     ) -> Result<Self> {
         let extractor = MelExtractor::new(&config.mel)?;
+        let host_cnn = match &model {
+            GenreModel::Cnn(cnn) if device == Device::flex() => Some(HostCnn::of(cnn)?),
+            _ => None,
+        };
         Ok(Self {
             dir: dir.to_path_buf(),
             config,
             model,
             device,
             extractor,
+            host_cnn,
         })
     }
 
@@ -327,6 +334,11 @@ impl ModelDir {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The CNN's weights for its fused CPU path, when it runs on the CPU.
+    pub(crate) fn host_cnn(&self) -> Option<&HostCnn> {
+        self.host_cnn.as_ref()
     }
 
     /// Genres in output order.

@@ -101,16 +101,27 @@ fn batches<'a>(windows: &'a [LogMel], device: &'a Device) -> impl Iterator<Item 
 /// One row per window.
 type WindowRows = Vec<Vec<f32>>;
 
-/// Embeddings and probabilities of every window in `windows`, one forward pass per batch.
+/// Embeddings and probabilities of every window in `windows`, one forward pass per batch: on
+/// the CPU through the fused path of a CNN ([`musicrec_model::HostCnn`]), else as Burn ops.
 pub(crate) fn run_windows_both(
-    model: &GenreModel,
-    device: &Device,
+    model: &ModelDir,
     windows: &[LogMel],
 ) -> Result<(WindowRows, WindowRows)> {
     let mut embeddings = Vec::with_capacity(windows.len());
     let mut probabilities = Vec::with_capacity(windows.len());
-    for x in batches(windows, device) {
-        let (e, p) = model.embed_and_probabilities(x)?;
+    if let Some(host) = model.host_cnn() {
+        for batch in windows.chunks(PREDICT_BATCH) {
+            let (n_mels, frames) = (batch[0].n_mels, batch[0].n_frames);
+            let data: Vec<f32> = batch.iter().flat_map(|w| w.data.iter().copied()).collect();
+            debug_assert_eq!(data.len(), batch.len() * n_mels * frames);
+            let (e, p) = host.embed_and_probabilities(&data, batch.len(), frames)?;
+            embeddings.extend(e.chunks(e.len() / batch.len()).map(<[f32]>::to_vec));
+            probabilities.extend(p.chunks(p.len() / batch.len()).map(<[f32]>::to_vec));
+        }
+        return Ok((embeddings, probabilities));
+    }
+    for x in batches(windows, model.device()) {
+        let (e, p) = model.model().embed_and_probabilities(x)?;
         embeddings.extend(rows(e)?);
         probabilities.extend(rows(p)?);
     }
@@ -158,7 +169,11 @@ impl ModelDir {
 
     fn averaged(&self, log_mel: &LogMel, output: Output) -> Result<(Vec<f32>, usize)> {
         let cut = self.model_windows(log_mel)?;
-        let outputs = run_windows(self.model(), self.device(), &cut, output)?;
+        let outputs = match output {
+            Output::Probabilities if self.host_cnn().is_some() => run_windows_both(self, &cut)?.1,
+            Output::Embedding if self.host_cnn().is_some() => run_windows_both(self, &cut)?.0,
+            _ => run_windows(self.model(), self.device(), &cut, output)?,
+        };
         Ok((mean_of(&outputs), cut.len()))
     }
 
@@ -167,7 +182,7 @@ impl ModelDir {
     /// [`Self::predict_log_mel`] at the cost of one of them.
     pub fn embed_and_predict_log_mel(&self, log_mel: &LogMel) -> Result<EmbeddingAndProbabilities> {
         let cut = self.model_windows(log_mel)?;
-        let (embeddings, probabilities) = run_windows_both(self.model(), self.device(), &cut)?;
+        let (embeddings, probabilities) = run_windows_both(self, &cut)?;
         Ok(EmbeddingAndProbabilities {
             embedding: mean_of(&embeddings),
             probabilities: mean_of(&probabilities),
