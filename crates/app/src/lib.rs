@@ -7,8 +7,8 @@
 //! ([`Song`], [`m3u`], [`read_m3u`]), mixes and paths ([`mix()`], [`path()`]), track search and
 //! ratings ([`search_tracks`], [`rate_track`]), and the listening experiments ([`experiment`]).
 //!
-//! Sits above `catalog` (and its SQLite and PostgreSQL stores) and `recommend`; it must not
-//! import the model stages (front ends compute model ids and pass them in), `server` or `cli`.
+//! Sits above `catalog` (and its SQLite and PostgreSQL stores), `recommend` and `study`; it must
+//! not import the model stages (front ends compute model ids and pass them in), `server` or `cli`.
 
 mod error;
 pub mod experiment;
