@@ -1,4 +1,4 @@
-"""Golden values for the listening-experiment analysis (crates/recommend/src/experiment.rs).
+"""Golden values for the listening-experiment analysis (crates/study/src/experiment.rs).
 
 Two fixed response tables (participants x session items, each item with its hidden origins and a
 like/dislike) are written together with what scipy says about them, so the Rust test rebuilds the
@@ -13,7 +13,7 @@ Case "large": 20 participants (normal approximation with tie correction).
 
 Run from the repo root (scipy 1.17.1, numpy 2.4.6):
     python scripts/golden/experiment.py
-It rewrites crates/recommend/tests/golden/experiment.json.
+It rewrites crates/study/tests/golden/experiment.json.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def main() -> None:
         "versions": {"scipy": scipy.__version__, "numpy": np.__version__},
         "cases": cases,
     }
-    path = Path("crates/recommend/tests/golden/experiment.json")
+    path = Path("crates/study/tests/golden/experiment.json")
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path}")
 

@@ -3,7 +3,8 @@
 //! and the CLI with one line.
 
 use musicrec_catalog::CatalogError;
-use musicrec_recommend::{ExperimentError, RecommendError};
+use musicrec_recommend::{CfError, RecommendError};
+use musicrec_study::ExperimentError;
 
 /// Why a service call failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,13 @@ impl From<ExperimentError> for AppError {
             ExperimentError::Recommend(e) => AppError::Recommend(e),
             other => AppError::Experiment(other),
         }
+    }
+}
+
+impl From<CfError> for AppError {
+    /// As the [`ExperimentError`] it is: catalog and ranking failures keep their own kind.
+    fn from(err: CfError) -> Self {
+        ExperimentError::from(err).into()
     }
 }
 

@@ -1,19 +1,17 @@
 //! The listening experiments, for every front end: define a study, make a participant's blind
 //! session (every compared method's recommendations hidden among random decoys, shuffled with a
-//! seed derived from the study and participant names, `musicrec_recommend::plan_session`), record
+//! seed derived from the study and participant names, `musicrec_study::plan_session`), record
 //! a like or dislike per item and round, analyse a round, and run a study with virtual listeners
-//! (`musicrec_recommend::simulate`). Studies, sessions and answers live in the catalog's
+//! (`musicrec_study::simulate`). Studies, sessions and answers live in the catalog's
 //! `ExperimentStore`; the origin of an item is stored there and never returned here.
 
 use musicrec_catalog::{
     CatalogError, CatalogStore, ExperimentStore, NewStudy, Rating, Session, SessionId, SessionItem,
     Study, TrackId,
 };
-use musicrec_recommend::experiment::participant_shuffle_seed;
-use musicrec_recommend::simulate::{ListenerSpec, SimulationSummary, simulate_study};
-use musicrec_recommend::{
-    ExperimentError, StudyAnalysis, StudyMethod, analyze_study, plan_session,
-};
+use musicrec_study::experiment::participant_shuffle_seed;
+use musicrec_study::simulate::{ListenerSpec, SimulationSummary, simulate_study};
+use musicrec_study::{ExperimentError, StudyAnalysis, StudyMethod, analyze_study, plan_session};
 
 use crate::error::AppError;
 use crate::lookup::{ModelIndex, resolve_track};

@@ -5,10 +5,11 @@
 //! artist cap and listener feedback, returning [`AppError`]s that say which kind of failure
 //! they are. Around them: songs as front ends show them and M3U playlists in and out
 //! ([`Song`], [`m3u`], [`read_m3u`]), mixes and paths ([`mix()`], [`path()`]), track search and
-//! ratings ([`search_tracks`], [`rate_track`]), and the listening experiments ([`experiment`]).
+//! ratings ([`search_tracks`], [`rate_track`]), the listening experiments ([`experiment`]), and
+//! songs as aligned text tables ([`table`]).
 //!
-//! Sits above `catalog` (and its SQLite and PostgreSQL stores) and `recommend`; it must not
-//! import the model stages (front ends compute model ids and pass them in), `server` or `cli`.
+//! Sits above `catalog` (and its SQLite and PostgreSQL stores), `recommend` and `study`; it must
+//! not import the model stages (front ends compute model ids and pass them in), `server` or `cli`.
 
 mod error;
 pub mod experiment;
@@ -17,6 +18,7 @@ mod playlist;
 mod recommend;
 mod song;
 pub mod store;
+pub mod table;
 mod tracks;
 
 pub use error::{AppError, Result};

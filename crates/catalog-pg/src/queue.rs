@@ -70,6 +70,22 @@ pub struct EnqueueReport {
     pub unreadable: usize,
 }
 
+impl EnqueueReport {
+    /// One line for a worker that enqueued: "12 files: 3 queued, 9 unchanged, 0 back after
+    /// missing, 0 missing" and the files skipped as failed before.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} files: {} queued, {} unchanged, {} back after missing, {} missing{}",
+            self.found,
+            self.queued,
+            self.unchanged,
+            self.refreshed,
+            self.pruned,
+            musicrec_catalog::skipped_failed_clause(self.skipped_failed)
+        )
+    }
+}
+
 /// How a worker runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerOptions {

@@ -11,7 +11,8 @@
 //! - [`scan()`]: walks music folders and embeds every audio file with a [`TrackEmbedder`], in
 //!   parallel, incrementally (unchanged files are not decoded, moved files keep their embedding,
 //!   deleted ones are flagged missing) and resumably (results are committed track by track by a
-//!   single writer, so a killed scan loses at most the tracks in flight).
+//!   single writer, so a killed scan loses at most the tracks in flight); its throughput
+//!   ([`ScanMeter`], through a [`Metered`] embedder) and its summary ([`ScanReport::summary`]).
 //! - Read APIs for recommendation: [`CatalogStore::load_embeddings`] (one query into a flat
 //!   matrix), lookups by id, path and "artist - title" ([`CatalogStore::find_track`]), paged
 //!   text search, [`CatalogStore::stats`].
@@ -28,6 +29,7 @@ mod blob;
 mod centroids;
 mod error;
 mod experiment;
+mod meter;
 pub mod scan;
 pub mod sql;
 mod store;
@@ -42,7 +44,10 @@ pub use experiment::{
     DECOY_ORIGIN, ExperimentResponse, ExperimentStore, NewStudy, Session, SessionId, SessionItem,
     Study, StudyId, validate_new_study,
 };
-pub use scan::{AUDIO_EXTENSIONS, ScanOptions, ScanReport, TrackEmbedder, scan};
+pub use meter::{Metered, ScanMeter};
+pub use scan::{
+    AUDIO_EXTENSIONS, ScanOptions, ScanReport, TrackEmbedder, scan, skipped_failed_clause,
+};
 pub use store::{CatalogStore, FileFacts, IndexedFailure, IndexedTrack, ScanIndex, ScanUpdate};
 pub use tags::read_tags;
 pub use types::{

@@ -86,6 +86,64 @@ pub struct ScanReport {
     pub warnings: Vec<(PathBuf, String)>,
 }
 
+impl ScanReport {
+    /// The one-line summary of a scan, as `scan` and `quickstart` print it: every file found is
+    /// counted once (added, updated, moved, unchanged, failed, or skipped as failed before), plus
+    /// the stored tracks whose file is gone (`missing`, as `stats` calls them), then the
+    /// throughput ([`crate::ScanMeter::summary`]).
+    pub fn summary(&self, meter: &crate::ScanMeter) -> String {
+        format!(
+            "{} files: {} added, {} updated, {} moved, {} unchanged, {} missing, {} failed{}{}",
+            self.found,
+            self.added,
+            self.updated,
+            self.moved,
+            self.unchanged,
+            self.pruned,
+            self.failed,
+            skipped_failed_clause(self.skipped_failed as u64),
+            meter.summary(),
+        )
+    }
+
+    /// Why the scan of `roots` could do nothing, if it could not: no music file under the
+    /// folders, or not one of them readable (`scan` and `quickstart` exit with status 2 then).
+    pub fn did_nothing(&self, roots: &[PathBuf]) -> Option<String> {
+        let folders = || {
+            roots
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if self.found == 0 {
+            return Some(format!(
+                "no music files found in {} (looked for {})",
+                folders(),
+                AUDIO_EXTENSIONS.join(", ")
+            ));
+        }
+        let readable = self.added + self.updated + self.moved + self.unchanged;
+        (readable == 0).then(|| {
+            format!(
+                "none of the {} music files in {} could be read (`musicrec scan --failed` lists why)",
+                self.found,
+                folders()
+            )
+        })
+    }
+}
+
+/// A summary's clause for files skipped because they failed before: ", 3 skipped as failed
+/// before (--retry-failed retries them)", or empty for none.
+pub fn skipped_failed_clause(skipped: u64) -> String {
+    if skipped > 0 {
+        format!(", {skipped} skipped as failed before (--retry-failed retries them)")
+    } else {
+        String::new()
+    }
+}
+
 /// A file that needs more than a stat.
 #[derive(Debug)]
 struct Job {
@@ -686,6 +744,40 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_counts_every_file_once_and_says_why_nothing_was_done() {
+        let report = ScanReport {
+            found: 5,
+            added: 2,
+            unchanged: 1,
+            failed: 1,
+            skipped_failed: 1,
+            ..ScanReport::default()
+        };
+        let meter = crate::ScanMeter::default();
+        assert_eq!(
+            report.summary(&meter),
+            "5 files: 2 added, 0 updated, 0 moved, 1 unchanged, 0 missing, 1 failed, 1 skipped as \
+             failed before (--retry-failed retries them)"
+        );
+        let roots = [PathBuf::from("/a"), PathBuf::from("/b")];
+        assert_eq!(report.did_nothing(&roots), None);
+        let unreadable = ScanReport {
+            found: 2,
+            failed: 2,
+            ..ScanReport::default()
+        };
+        assert_eq!(
+            unreadable.did_nothing(&roots).unwrap(),
+            "none of the 2 music files in /a, /b could be read (`musicrec scan --failed` lists why)"
+        );
+        let empty = ScanReport::default().did_nothing(&roots).unwrap();
+        assert!(
+            empty.starts_with("no music files found in /a, /b (looked for "),
+            "{empty}"
+        );
+    }
 
     #[test]
     fn extension_filter_normalises_and_defaults() {

@@ -11,7 +11,6 @@ mod models;
 mod playlist;
 mod progress;
 mod report;
-mod table;
 mod upstream_args;
 
 use clap::{Parser, Subcommand};

@@ -1,46 +1,33 @@
-//! Songs as commands print them: the ranked table of `recommend` and `mix`, and M3U out (the
-//! songs and playlists themselves are `musicrec_app`'s).
+//! Songs as commands print them: a table ([`musicrec_app::table`]) fitted to the terminal, and
+//! M3U out (the songs, playlists and tables themselves are `musicrec_app`'s).
 
 use std::path::Path;
 
 use anyhow::Context;
 pub use musicrec_app::Song;
 
-use crate::table::{Align, Column, Fit};
+use musicrec_app::table::Table;
 
-/// The table of ranked songs (`recommend`, `mix`): rank, id, score, top genre, name, path.
-pub fn print_ranked(songs: &[Song]) -> anyhow::Result<()> {
-    const COLUMNS: [Column; 6] = [
-        Column::new("#", Align::Right, Fit::Fixed),
-        Column::new("id", Align::Right, Fit::Fixed),
-        Column::new("score", Align::Right, Fit::Fixed),
-        Column::new("genre", Align::Left, Fit::Fixed),
-        Column::new("song", Align::Left, Fit::CutEnd),
-        Column::new("path", Align::Left, Fit::CutStart),
-    ];
-    let rows: Vec<Vec<String>> = songs
-        .iter()
-        .enumerate()
-        .map(|(rank, song)| {
-            vec![
-                (rank + 1).to_string(),
-                song.id.to_string(),
-                format!("{:.4}", song.score.unwrap_or(f32::NAN)),
-                song.genre.clone().unwrap_or_else(|| "-".to_owned()),
-                song.name(),
-                song.path.display().to_string(),
-            ]
-        })
-        .collect();
-    print_rows(&COLUMNS, &rows)
-}
-
-/// `rows` under `columns`, fitted to the terminal.
-pub fn print_rows(columns: &[Column], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    for line in crate::table::render(columns, rows, crate::table::output_width()) {
+/// `table` fitted to the terminal.
+pub fn print_table(table: &Table) -> anyhow::Result<()> {
+    for line in table.lines(output_width()) {
         outln!("{line}")?;
     }
     Ok(())
+}
+
+/// The width to fit tables to: `COLUMNS` when set (as `ls` honours it), else the width of the
+/// terminal that stdout is; `None` when stdout is not a terminal (a pipe or a file gets whole
+/// lines).
+fn output_width() -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+    {
+        return Some(columns);
+    }
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
 }
 
 /// Extended M3U ([`musicrec_app::m3u`]), paths relative to `--base` when given; a note says how

@@ -60,6 +60,18 @@ impl Split {
     pub(crate) fn index(self) -> usize {
         self as usize
     }
+
+    /// A list of splits as options give it: `all` (`None`: every split) or comma-separated names.
+    pub fn parse_list(list: &str) -> Result<Option<Vec<Split>>, String> {
+        match list {
+            "all" => Ok(None),
+            list => list
+                .split(',')
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map(Some),
+        }
+    }
 }
 
 impl std::fmt::Display for Split {
@@ -203,5 +215,20 @@ impl DroppedTrack {
             reason: DropReason::MalformedRow,
             detail: detail.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Split;
+
+    #[test]
+    fn split_lists_parse() {
+        assert_eq!(Split::parse_list("all").unwrap(), None);
+        assert_eq!(
+            Split::parse_list("train,val").unwrap(),
+            Some(vec![Split::Train, Split::Validation])
+        );
+        assert!(Split::parse_list("train,dev").unwrap_err().contains("dev"));
     }
 }

@@ -5,7 +5,7 @@
 //! MFCCs per track, z-scored) and for random picks; and, when the manifest has other labelled
 //! tracks, for five-seed queries (seeds from those tracks, candidates from the split) with both
 //! seed combinations. Before any work it checks that the model never trained on the evaluated
-//! tracks. The metrics live in `musicrec_recommend::offline`; this module computes the vectors,
+//! tracks. The metrics live in `musicrec_study::offline`; this module computes the vectors,
 //! runs the grid and writes the report.
 
 use std::collections::{BTreeMap, HashSet};
@@ -16,10 +16,10 @@ use std::sync::Mutex;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use musicrec_datasets::{Entry, Manifest, Split};
-use musicrec_recommend::offline::{
+use musicrec_recommend::{GenreBlend, Method, Metric, RecommendRequest, SeedCombination};
+use musicrec_study::offline::{
     LabelledTracks, SeedQuery, request_precision_at_k, seeded_precision_at_k,
 };
-use musicrec_recommend::{GenreBlend, Method, Metric, RecommendRequest, SeedCombination};
 use musicrec_train::{DeviceKind, ModelDir, ModelDirConfig};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -424,7 +424,7 @@ fn learned_set<'a>(
     }
 }
 
-fn row(embedding: &str, method: String, r: &musicrec_recommend::offline::PrecisionAtK) -> Row {
+fn row(embedding: &str, method: String, r: &musicrec_study::offline::PrecisionAtK) -> Row {
     Row {
         embedding: embedding.into(),
         method,

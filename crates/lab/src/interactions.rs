@@ -2,18 +2,18 @@
 //! listeners of a catalog (`musicrec eval-recs --interactions FILE|simulated`), from a real
 //! interaction log (CSV `user,track,like|plays[,timestamp]`, tracks named by catalog path or id)
 //! or from simulated listeners with known tastes. The hold-out, the fit and the metrics
-//! (recall@k, NDCG@k, exact random baseline) are `musicrec_recommend::cf`'s; this module loads the
+//! (recall@k, NDCG@k, exact random baseline) are `musicrec_study::interactions`'; this module loads the
 //! catalog, reads or simulates the data, and says which it was.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use musicrec_app::ModelRequest;
-use musicrec_recommend::cf::{
-    CfParams, CompareOptions, InteractionData, InteractionSimSpec, read_interactions_csv,
-    resolve_in_catalog, simulate_interactions,
+use musicrec_recommend::cf::CfParams;
+use musicrec_study::interactions::{
+    CompareOptions, InteractionData, InteractionSimSpec, compare_on_interactions,
+    read_interactions_csv, resolve_in_catalog, simulate_interactions,
 };
-use musicrec_recommend::compare_on_interactions;
 
 use crate::files::write_atomically;
 

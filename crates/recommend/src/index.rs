@@ -256,7 +256,8 @@ impl EmbeddingIndex {
         Ok(self.meta.as_ref().map(|m| &m[row as usize]))
     }
 
-    pub(crate) fn row(&self, id: i64) -> Result<u32> {
+    /// The row of a track (rows are `0..len()`, in the order of [`EmbeddingIndex::ids`]).
+    pub fn row(&self, id: i64) -> Result<u32> {
         self.row_of
             .get(&id)
             .copied()
@@ -281,7 +282,7 @@ impl EmbeddingIndex {
 
     /// Rows that are the same recording or song as `row` (itself included): equal content hash, or
     /// equal artist and title ignoring case and surrounding spaces.
-    pub(crate) fn duplicate_rows(&self, row: u32) -> Vec<u32> {
+    pub fn duplicate_rows(&self, row: u32) -> Vec<u32> {
         let mut out = vec![row];
         if let Some(m) = self.row_meta(row) {
             if let Some(h) = &m.content_hash

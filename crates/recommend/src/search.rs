@@ -390,6 +390,35 @@ impl EmbeddingIndex {
         Ok(self.to_result(hits, k, available))
     }
 
+    /// The `k` rows nearest to row `row` by `metric` (exact search, best first), leaving out the
+    /// rows `excluded` says; a zero row is cosine 0 to everything. For leave-one-out evaluations
+    /// that rank every track of an index against the others.
+    pub fn nearest_rows(
+        &self,
+        row: u32,
+        metric: Metric,
+        k: usize,
+        excluded: &(dyn Fn(u32) -> bool + Sync),
+    ) -> Result<Vec<u32>> {
+        let vector = self.row_vector(row);
+        let scorer = match metric {
+            Metric::Cosine => {
+                let inv = self.inv_norms[row as usize];
+                Scorer::Cosine {
+                    query: vector.iter().map(|x| x * inv).collect(),
+                    genre_query: None,
+                }
+            }
+            m => Scorer::Distance {
+                metric: m,
+                anchors: vec![(1.0, vector.to_vec())],
+                genre_query: None,
+            },
+        };
+        let hits = self.top_k_rows(&scorer, k, excluded, SearchMode::Exact)?;
+        Ok(hits.into_iter().map(|c| c.row).collect())
+    }
+
     pub(crate) fn to_result(
         &self,
         hits: Vec<Candidate>,

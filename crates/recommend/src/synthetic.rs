@@ -35,6 +35,18 @@ pub struct SyntheticSpec {
     pub seed: u64,
 }
 
+impl SyntheticSpec {
+    /// The default catalogue with `tracks` tracks of `dim` values in `genres` genres.
+    pub fn sized(tracks: usize, dim: usize, genres: usize) -> Self {
+        Self {
+            tracks,
+            dim,
+            genres,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for SyntheticSpec {
     fn default() -> Self {
         Self {

@@ -9,7 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use musicrec_app::AppError;
-use musicrec_recommend::{ExperimentError, RecommendError};
+use musicrec_recommend::{CfError, RecommendError};
+use musicrec_study::ExperimentError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -189,6 +190,12 @@ impl From<ExperimentError> for ApiError {
             ExperimentError::Invalid(message) => Self::bad_request(message),
             other => Self::internal(format!("experiment: {other}")),
         }
+    }
+}
+
+impl From<CfError> for ApiError {
+    fn from(err: CfError) -> Self {
+        ExperimentError::from(err).into()
     }
 }
 

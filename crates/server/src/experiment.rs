@@ -3,7 +3,7 @@
 //! seeds they chose, show its shuffled list, record a like or dislike per item and round.
 //!
 //! The workflow is `musicrec_app::experiment`'s, as for the CLI: what a session holds is decided
-//! by `musicrec_recommend::plan_session` (every compared method's recommendations hidden among
+//! by `musicrec_study::plan_session` (every compared method's recommendations hidden among
 //! random decoys, shuffled with a seed derived from the study and participant names) and stored
 //! by the catalog's `ExperimentStore`. The origin of an
 //! item (which method recommended it, or "decoy") is stored and never leaves the server: items

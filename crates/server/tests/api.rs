@@ -18,9 +18,10 @@ use common::{Library, assert_client_error, first_id, get_json, post_json, send};
 use musicrec_catalog::{CatalogStore, ExperimentStore, Rating, SessionItem, TrackId};
 use musicrec_catalog_sqlite::SqliteStore;
 use musicrec_recommend::cf::CfParams;
-use musicrec_recommend::experiment::participant_shuffle_seed;
-use musicrec_recommend::{index_from_embedding_set, plan_session};
+use musicrec_recommend::index_from_embedding_set;
 use musicrec_server::{Access, AccessError, CfCache, Limits, WorkLimits};
+use musicrec_study::experiment::participant_shuffle_seed;
+use musicrec_study::plan_session;
 use musicrec_testkit::data::{copy_clips, gtzan_mini, shared_data_with};
 use serde_json::{Value, json};
 

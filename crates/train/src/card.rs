@@ -13,6 +13,29 @@ use crate::model_dir::{
     CARD_FILE, CONFIG_FILE, ModelDirConfig, WEIGHTS_FILE, write_file_atomically,
 };
 
+/// This process's invocation, shell-quoted where needed, for a model card or a report.
+pub fn command_line() -> String {
+    shell_words(std::env::args())
+}
+
+/// `args` joined by spaces, each quoted for a POSIX shell unless it is plainly safe.
+fn shell_words(args: impl IntoIterator<Item = String>) -> String {
+    args.into_iter()
+        .map(|arg| {
+            if !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Writes `out/MODEL.md` (atomically).
 pub(crate) fn write_card(
     out: &Path,
@@ -145,4 +168,16 @@ pub(crate) fn write_card(
          - `checkpoint/`: last epoch's training state (`musicrec train ... --resume`)"
     );
     write_file_atomically(&out.join(CARD_FILE), md.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_lines_are_quoted_for_a_shell() {
+        let args = ["musicrec", "train", "--out", "my models/x", "it's", ""].map(String::from);
+        assert_eq!(
+            super::shell_words(args),
+            r"musicrec train --out 'my models/x' 'it'\''s' ''"
+        );
+    }
 }

@@ -51,6 +51,21 @@ impl FromStr for Variant {
 }
 
 impl Variant {
+    /// The variants an `--augment` list asks for: the original first, then each listed variant
+    /// (`band:HZ`, comma-separated, repeats dropped); `none` for the original alone.
+    pub fn parse_augment(list: &str) -> std::result::Result<Vec<Variant>, String> {
+        let mut variants = vec![Variant::Original];
+        if list != "none" {
+            for item in list.split(',').filter(|s| !s.is_empty()) {
+                let variant: Variant = item.parse()?;
+                if !variants.contains(&variant) {
+                    variants.push(variant);
+                }
+            }
+        }
+        Ok(variants)
+    }
+
     /// `samples` (at `sample_rate`) as this variant.
     ///
     /// Band-limiting resamples to twice the bandwidth and back with the audio stage's resampler
@@ -183,6 +198,16 @@ mod tests {
                 .contains("lowpass")
         );
         assert_eq!(Variant::BandLimited(4000).to_string(), "band:4000");
+        assert_eq!(Variant::parse_augment("none").unwrap(), [Variant::Original]);
+        assert_eq!(
+            Variant::parse_augment("band:4000,band:4000,,band:8000").unwrap(),
+            [
+                Variant::Original,
+                Variant::BandLimited(4000),
+                Variant::BandLimited(8000)
+            ]
+        );
+        assert!(Variant::parse_augment("band:4000,lowpass").is_err());
 
         // 1 kHz passes a 4 kHz band limit, 6 kHz does not.
         let sr = 16_000u32;

@@ -39,6 +39,7 @@ pub mod predict;
 pub mod trainer;
 
 pub use backbone::{Analysis, Backbone, ModelDirBackbone, TrackFeatures};
+pub use card::command_line;
 pub use config::{Arch, DEFAULT_WINDOW_SECS, TrainConfig, WindowLength};
 pub use data::TrainingData;
 pub use device::{DeviceKind, GPU_SUPPORT};

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use musicrec_app::experiment as study;
 use musicrec_app::resolve_seed;
 use musicrec_catalog::{CatalogStore, NewStudy, Rating, SessionId};
-use musicrec_recommend::simulate::ListenerSpec;
+use musicrec_study::simulate::ListenerSpec;
 
 /// Listening experiments: blind sessions with decoys, ratings, analysis, simulation.
 #[derive(clap::Subcommand, Debug)]

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use musicrec_app::table::Table;
 use musicrec_app::{MixQuery, RecommendMethod, resolve_seed, seeds_from_m3u};
 use musicrec_recommend::DEFAULT_VARIETY;
 
-use crate::playlist::{m3u, print_ranked};
+use crate::playlist::m3u;
 
 /// A longer playlist like the seed songs, varied, for a player.
 #[derive(clap::Args, Debug)]
@@ -112,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 model.model_id,
                 args.variety
             )?;
-            print_ranked(&output.mix)?;
+            crate::playlist::print_table(&Table::ranked(&output.mix))?;
         }
         _ => out!("{}", m3u(&output.mix, args.base.as_deref())?)?,
     }

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use musicrec_app::table::Table;
 use musicrec_app::{Song, Step, resolve_seed};
 use musicrec_recommend::MAX_PATH_LEN;
 
 use crate::playlist::m3u;
-use crate::table::{Align, Column, Fit};
 
 /// A playlist that moves step by step from one song to another.
 #[derive(clap::Args, Debug)]
@@ -69,35 +69,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-const TABLE: [Column; 7] = [
-    Column::new("#", Align::Right, Fit::Fixed),
-    Column::new("id", Align::Right, Fit::Fixed),
-    Column::new("~from", Align::Right, Fit::Fixed),
-    Column::new("~to", Align::Right, Fit::Fixed),
-    Column::new("genre", Align::Left, Fit::Fixed),
-    Column::new("song", Align::Left, Fit::CutEnd),
-    Column::new("path", Align::Left, Fit::CutStart),
-];
-
 fn print_table(steps: &[Step], model_id: &str) -> anyhow::Result<()> {
     outln!(
         "path of {} songs (model {model_id}; ~from, ~to: cosine similarity to the first and last song)",
         steps.len()
     )?;
-    let rows: Vec<Vec<String>> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            vec![
-                (i + 1).to_string(),
-                step.song.id.to_string(),
-                format!("{:.3}", step.similarity_to_start),
-                format!("{:.3}", step.similarity_to_end),
-                step.song.genre.clone().unwrap_or_else(|| "-".to_owned()),
-                step.song.name(),
-                step.song.path.display().to_string(),
-            ]
-        })
-        .collect();
-    crate::playlist::print_rows(&TABLE, &rows)
+    crate::playlist::print_table(&Table::path(steps))
 }

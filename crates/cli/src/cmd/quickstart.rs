@@ -14,7 +14,6 @@ use musicrec_embed::scan::{ScanSetup, check_folders};
 use musicrec_train::Analysis;
 
 use crate::progress::scan_folders;
-use crate::progress::{scan_did_nothing, scan_summary};
 
 /// How many seeds quickstart picks when none are given: as many as a request takes.
 const RANDOM_SEEDS: usize = musicrec_recommend::MAX_SEEDS;
@@ -72,8 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let dirs = std::slice::from_ref(&dir);
     let (report, meter) = scan_folders(store.as_mut(), dirs, &setup)?;
-    outln!("{}", scan_summary(&report, &meter))?;
-    if let Some(reason) = scan_did_nothing(&report, dirs) {
+    outln!("{}", report.summary(&meter))?;
+    if let Some(reason) = report.did_nothing(dirs) {
         bail!(reason);
     }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use musicrec_app::table::Table;
 use musicrec_app::{
     Listener, RecommendMethod, RecommendQuery, UserFeedback, check_seed_count, resolve_seed,
 };
@@ -14,7 +15,7 @@ use musicrec_recommend::Metric;
 use musicrec_recommend::cf::DEFAULT_HYBRID_WEIGHT;
 use serde::Serialize;
 
-use crate::playlist::{Song, m3u, print_ranked};
+use crate::playlist::{Song, m3u};
 
 /// Recommend songs similar to seed songs from the scanned library.
 #[derive(clap::Args, Debug)]
@@ -197,5 +198,5 @@ fn print_table(output: &Output, model_id: &str, scoring: &str) -> anyhow::Result
         seeds.join(", ")
     };
     outln!("seeds: {seeds}  (model {model_id}, {scoring})")?;
-    print_ranked(&output.recommendations)
+    crate::playlist::print_table(&Table::ranked(&output.recommendations))
 }

@@ -106,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bootstrap: args.bootstrap,
         seed_sets: args.seed_sets,
         jobs: args.jobs,
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        command_line: musicrec_train::command_line(),
     })?;
     if let Some(table) = &outcome.eval_table {
         outln!("{table}")?;

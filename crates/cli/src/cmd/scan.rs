@@ -12,7 +12,7 @@ use musicrec_catalog_pg::{JobOutcome, WorkerOptions};
 use musicrec_embed::ModelEmbedder;
 use musicrec_embed::scan::{ScanSetup, check_folders};
 
-use crate::progress::{metered, print_failures, scan_did_nothing, scan_folders, scan_summary};
+use crate::progress::{metered, print_failures, scan_folders};
 
 /// Embed music folders into the catalog, or list recorded failures.
 #[derive(clap::Args, Debug)]
@@ -102,12 +102,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if report.found > 0 || report.pruned > 0 {
         outln!(
             "{} (catalog {}, model {})",
-            scan_summary(&report, &meter),
+            report.summary(&meter),
             db.describe(),
             embedder_id(&setup.embedder),
         )?;
     }
-    if let Some(reason) = scan_did_nothing(&report, &args.dirs) {
+    if let Some(reason) = report.did_nothing(&args.dirs) {
         eprintln!("error: {reason}");
         return Ok(ExitCode::from(2));
     }
@@ -144,22 +144,7 @@ fn run_worker(args: &Args, setup: &ScanSetup) -> anyhow::Result<ExitCode> {
         )
     })?;
     if let Some(queued) = queued {
-        outln!(
-            "{} files: {} queued, {} unchanged, {} back after missing, {} missing{}",
-            queued.found,
-            queued.queued,
-            queued.unchanged,
-            queued.refreshed,
-            queued.pruned,
-            if queued.skipped_failed > 0 {
-                format!(
-                    ", {} skipped as failed before (--retry-failed retries them)",
-                    queued.skipped_failed
-                )
-            } else {
-                String::new()
-            }
-        )?;
+        outln!("{}", queued.summary())?;
     }
     print_failures(&report.failures);
     outln!(

@@ -5,9 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use musicrec_app::TrackEntry;
-
-use crate::table::{Align, Column, Fit};
+use musicrec_app::table::Table;
 
 /// Find tracks (and their ids) by artist, title, album or file name.
 #[derive(clap::Args, Debug)]
@@ -65,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    print_table(&found.tracks)?;
+    crate::playlist::print_table(&Table::tracks(&found.tracks))?;
     if found.total > found.tracks.len() as u64 {
         eprintln!(
             "{} of {} tracks shown{}; --limit N shows more",
@@ -87,30 +85,4 @@ fn describe(query: &str, genre: &Option<String>) -> String {
         text.push_str(&format!(" of genre {}", genre.trim()));
     }
     text
-}
-
-const TABLE: [Column; 6] = [
-    Column::new("id", Align::Right, Fit::Fixed),
-    Column::new("song", Align::Left, Fit::CutEnd),
-    Column::new("album", Align::Left, Fit::CutEnd),
-    Column::new("genre", Align::Left, Fit::Fixed),
-    Column::new("length", Align::Right, Fit::Fixed),
-    Column::new("path", Align::Left, Fit::CutStart),
-];
-
-fn print_table(entries: &[TrackEntry]) -> anyhow::Result<()> {
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .map(|e| {
-            vec![
-                e.id.to_string(),
-                e.song(),
-                e.album.clone().unwrap_or_else(|| "-".to_owned()),
-                e.genre.clone().unwrap_or_else(|| "-".to_owned()),
-                e.length().unwrap_or_else(|| "-".to_owned()),
-                e.path.display().to_string(),
-            ]
-        })
-        .collect();
-    crate::playlist::print_rows(&TABLE, &rows)
 }

@@ -196,7 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     config.resume = args.resume;
     config.split_seed = args.split_seed;
     config.progress = true;
-    config.command_line = Some(command_line());
+    config.command_line = Some(musicrec_train::command_line());
 
     let report = musicrec_train::train(&config).map_err(one_line)?;
     let best = report.best().expect("a finished run has a best epoch");
@@ -236,23 +236,8 @@ fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
         .analysis
         .parse()
         .map_err(|e: String| anyhow::anyhow!(e))?;
-    let mut variants = vec![Variant::Original];
-    if args.augment != "none" {
-        for item in args.augment.split(',').filter(|s| !s.is_empty()) {
-            let variant: Variant = item.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            if !variants.contains(&variant) {
-                variants.push(variant);
-            }
-        }
-    }
-    let splits = match args.splits.as_str() {
-        "all" => None,
-        list => Some(
-            list.split(',')
-                .map(|s| s.parse::<Split>().map_err(|e| anyhow::anyhow!("{e}")))
-                .collect::<anyhow::Result<Vec<_>>>()?,
-        ),
-    };
+    let variants = Variant::parse_augment(&args.augment).map_err(|e| anyhow::anyhow!(e))?;
+    let splits = Split::parse_list(&args.splits).map_err(|e| anyhow::anyhow!(e))?;
     let cache = match &args.cache {
         Some(dir) => dir.clone(),
         None => musicrec_lab::backbone_feature_cache()?,
@@ -270,7 +255,7 @@ fn train_head(args: &Args, backbone: &str) -> anyhow::Result<ExitCode> {
             ..FitOptions::default()
         },
         cv_folds: args.cv,
-        command_line: Some(command_line()),
+        command_line: Some(musicrec_train::command_line()),
         progress: true,
     };
     let backbone = kind.load()?;
@@ -320,7 +305,7 @@ fn train_head_from_tags(
         held_out: args.held_out,
         l2: args.l2,
         seed: args.seed,
-        command_line: Some(command_line()),
+        command_line: Some(musicrec_train::command_line()),
     })?;
     outln!(
         "{}: genre head on {} from the genre tags of {} of {} tracks ({} untagged, {} in genres with fewer than {} tracks: {})",
@@ -353,22 +338,4 @@ fn train_head_from_tags(
         )?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The invocation, shell-quoted where needed, for the model card.
-fn command_line() -> String {
-    std::env::args()
-        .map(|arg| {
-            if !arg.is_empty()
-                && arg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-            {
-                arg
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -1,8 +1,8 @@
 //! Offline genre precision@k against a brute-force reference and hand-computed cases.
 
-use musicrec_recommend::offline::genre_precision_at_k;
 use musicrec_recommend::synthetic::{SyntheticCatalog, SyntheticSpec};
 use musicrec_recommend::{Metric, RecommendError};
+use musicrec_study::offline::genre_precision_at_k;
 
 #[test]
 fn hand_computed_precision_and_baseline() {

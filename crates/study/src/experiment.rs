@@ -20,13 +20,13 @@ use musicrec_eval::stats::{PairedTTest, WilcoxonTest, paired_t_test, wilcoxon_si
 use musicrec_plot::plotters::prelude::*;
 use musicrec_plot::plotters::style::text_anchor::{HPos, Pos, VPos};
 use musicrec_plot::{FONT_FAMILY, PlotError, palette_color, render_png, write_atomically};
+use musicrec_recommend::cf::CfError;
+use musicrec_recommend::{EmbeddingIndex, GenreBlend, Method, RecommendError, RecommendRequest};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
-
-use crate::{EmbeddingIndex, GenreBlend, Method, RecommendError, RecommendRequest};
 
 /// Why an experiment step failed; every message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +56,19 @@ pub enum ExperimentError {
     Invalid(String),
 }
 
-/// Result alias of the experiment, simulation and collaborative-filtering modules.
+/// Result alias of the experiment, simulation and interaction-comparison modules.
 pub type ExperimentResult<T> = std::result::Result<T, ExperimentError>;
+
+impl From<CfError> for ExperimentError {
+    /// Each kind of failure keeps its kind (and its message).
+    fn from(err: CfError) -> Self {
+        match err {
+            CfError::Catalog(e) => Self::Catalog(e),
+            CfError::Recommend(e) => Self::Recommend(e),
+            CfError::Invalid(message) => Self::Invalid(message),
+        }
+    }
+}
 
 fn invalid<T>(message: impl Into<String>) -> ExperimentResult<T> {
     Err(ExperimentError::Invalid(message.into()))
@@ -151,7 +162,7 @@ pub fn plan_session(
     let mut taken: Vec<u32> = seed_ids
         .iter()
         .map(|&id| index.row(id))
-        .collect::<crate::Result<Vec<u32>>>()?
+        .collect::<musicrec_recommend::Result<Vec<u32>>>()?
         .into_iter()
         .flat_map(|row| index.duplicate_rows(row))
         .collect();

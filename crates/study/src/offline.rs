@@ -11,11 +11,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::error::{RecommendError, Result};
-use crate::index::EmbeddingIndex;
-use crate::metric::Metric;
-use crate::recommend::RecommendRequest;
-use crate::search::{Scorer, SearchMode};
+use musicrec_recommend::{EmbeddingIndex, Metric, RecommendError, RecommendRequest, Result};
 
 /// Genre precision@k of one embedding matrix.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +29,35 @@ pub struct PrecisionAtK {
     pub skipped_queries: usize,
     /// Whether neighbours by the query's own artist were excluded.
     pub artist_filtered: bool,
+}
+
+impl PrecisionAtK {
+    /// The means over the queries that were answered (`Some((precision, random baseline))`).
+    fn of(
+        per_query: &[Option<(f64, f64)>],
+        k: usize,
+        metric: Metric,
+        artist_filtered: bool,
+    ) -> Self {
+        let answered: Vec<(f64, f64)> = per_query.iter().flatten().copied().collect();
+        let queries = answered.len();
+        let mean = |f: fn(&(f64, f64)) -> f64| {
+            if queries == 0 {
+                0.0
+            } else {
+                answered.iter().map(f).sum::<f64>() / queries as f64
+            }
+        };
+        Self {
+            k,
+            metric,
+            precision: mean(|x| x.0),
+            random_baseline: mean(|x| x.1),
+            queries,
+            skipped_queries: per_query.len() - queries,
+            artist_filtered,
+        }
+    }
 }
 
 /// Each track in turn is a seed; its neighbours are the `k` most similar other tracks (by `metric`),
@@ -109,24 +134,13 @@ pub fn genre_precision_at_k(
                 return Ok(None);
             }
             let same_genre_candidates = genre_count[&genre] - same_artist_genre;
-            let scorer = match metric {
-                Metric::Cosine => Scorer::Cosine {
-                    query: query_unit(&index, i),
-                    genre_query: None,
-                },
-                m => Scorer::Distance {
-                    metric: m,
-                    anchors: vec![(1.0, index.row_vector(i as u32).to_vec())],
-                    genre_query: None,
-                },
-            };
             let excluded = |row: u32| {
                 row as usize == i || (artist.is_some() && artist_of[row as usize] == artist)
             };
-            let hits = index.top_k_rows(&scorer, k, &excluded, SearchMode::Exact)?;
+            let hits = index.nearest_rows(i as u32, metric, k, &excluded)?;
             let relevant = hits
                 .iter()
-                .filter(|c| genres[c.row as usize] == genre)
+                .filter(|&&row| genres[row as usize] == genre)
                 .count();
             Ok(Some((
                 relevant as f64 / hits.len() as f64,
@@ -135,30 +149,7 @@ pub fn genre_precision_at_k(
         })
         .collect::<Result<_>>()?;
 
-    let answered: Vec<(f64, f64)> = per_query.iter().flatten().copied().collect();
-    let queries = answered.len();
-    let mean = |f: fn(&(f64, f64)) -> f64| {
-        if queries == 0 {
-            0.0
-        } else {
-            answered.iter().map(f).sum::<f64>() / queries as f64
-        }
-    };
-    Ok(PrecisionAtK {
-        k,
-        metric,
-        precision: mean(|x| x.0),
-        random_baseline: mean(|x| x.1),
-        queries,
-        skipped_queries: n - queries,
-        artist_filtered: artists.is_some(),
-    })
-}
-
-/// The unit-length embedding of row `i` (zero stays zero: cosine 0 to everything).
-fn query_unit(index: &EmbeddingIndex, i: usize) -> Vec<f32> {
-    let inv = index.inv_norms[i];
-    index.row_vector(i as u32).iter().map(|x| x * inv).collect()
+    Ok(PrecisionAtK::of(&per_query, k, metric, artists.is_some()))
 }
 
 /// A labelled set of tracks for [`request_precision_at_k`] and [`seeded_precision_at_k`]: row `i`
@@ -255,7 +246,7 @@ fn check_k(k: usize) -> Result<()> {
 
 /// Leave-one-out genre precision@k of a recommendation request: each track in turn is the only
 /// seed of `template` (its method, metric and combination; its seeds and k are replaced), the
-/// candidates are the other tracks not by the seed's artist. With [`crate::Method::Similarity`]
+/// candidates are the other tracks not by the seed's artist. With [`musicrec_recommend::Method::Similarity`]
 /// this equals [`genre_precision_at_k`]; the random baseline is computed the same way.
 pub fn request_precision_at_k(
     tracks: &LabelledTracks<'_>,
@@ -304,24 +295,12 @@ pub fn request_precision_at_k(
             )))
         })
         .collect::<Result<_>>()?;
-    let answered: Vec<(f64, f64)> = per_query.iter().flatten().copied().collect();
-    let queries = answered.len();
-    let mean = |f: fn(&(f64, f64)) -> f64| {
-        if queries == 0 {
-            0.0
-        } else {
-            answered.iter().map(f).sum::<f64>() / queries as f64
-        }
-    };
-    Ok(PrecisionAtK {
+    Ok(PrecisionAtK::of(
+        &per_query,
         k,
         metric,
-        precision: mean(|x| x.0),
-        random_baseline: mean(|x| x.1),
-        queries,
-        skipped_queries: n - queries,
-        artist_filtered: tracks.artists.is_some(),
-    })
+        tracks.artists.is_some(),
+    ))
 }
 
 /// A multi-seed query: rows of the seed set, and the genre its recommendations should share.
@@ -425,15 +404,25 @@ pub fn seeded_precision_at_k(
 
 /// `a` then `b` as one index (ids renumbered `0..a.len()+b.len()`), genre probabilities kept.
 fn concat(a: &EmbeddingIndex, b: &EmbeddingIndex) -> Result<EmbeddingIndex> {
-    let mut vectors = a.vectors.clone();
-    vectors.extend_from_slice(&b.vectors);
+    let mut vectors = Vec::with_capacity((a.len() + b.len()) * a.dim());
+    for (x, id) in [a, b]
+        .iter()
+        .flat_map(|x| x.ids().iter().map(move |id| (x, id)))
+    {
+        vectors.extend_from_slice(x.embedding(*id)?);
+    }
     let n = a.len() + b.len();
-    let index = EmbeddingIndex::new((0..n as i64).collect(), a.dim, vectors)?;
-    match (&a.genres, &b.genres) {
-        (Some(ga), Some(gb)) => {
-            let mut probs = ga.probs.clone();
-            probs.extend_from_slice(&gb.probs);
-            index.with_genres(ga.names.clone(), probs)
+    let index = EmbeddingIndex::new((0..n as i64).collect(), a.dim(), vectors)?;
+    match (a.genre_names(), b.has_genres()) {
+        (Some(names), true) => {
+            let mut probs = Vec::with_capacity(n * names.len());
+            for (x, id) in [a, b]
+                .iter()
+                .flat_map(|x| x.ids().iter().map(move |id| (x, id)))
+            {
+                probs.extend_from_slice(x.genre_probabilities(*id)?);
+            }
+            index.with_genres(names.to_vec(), probs)
         }
         _ => Ok(index),
     }

@@ -9,12 +9,12 @@
 //! report of the study says so.
 
 use musicrec_catalog::{EmbeddingSet, ExperimentStore, Rating, Study, TrackId};
+use musicrec_recommend::EmbeddingIndex;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::EmbeddingIndex;
 use crate::experiment::{
     ExperimentError, ExperimentResult, participant_shuffle_seed, plan_session,
 };

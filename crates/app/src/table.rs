@@ -1,12 +1,16 @@
-//! Aligned text tables for `recommend` and `tracks`: each column as wide as its widest cell
-//! (measured in terminal cells with unicode-width, so CJK and accented names line up), and when the
-//! table is wider than the terminal, the flexible columns (song, path) are cut with an ellipsis.
+//! Aligned text tables, as a text front end prints songs and tracks (`musicrec recommend`,
+//! `tracks`, `mix`, `path`): each column as wide as its widest cell (measured in terminal cells
+//! with unicode-width, so CJK and accented names line up), and when the table is wider than the
+//! terminal, the flexible columns (song, path) are cut with an ellipsis. How wide the terminal
+//! is, is the front end's to say.
 //!
 //! Hand-written in ~100 lines because the table crates (comfy-table, tabled) wrap or cut cells
 //! only at their end, while a path is best cut at its start (the file name is what tells songs
 //! apart), and they draw borders these plain, grep-able listings do not want.
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::{Song, Step, TrackEntry};
 
 /// Horizontal alignment of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,24 +44,121 @@ impl Column {
     }
 }
 
+/// A table of songs or tracks, ready to render: the columns and one row of cells per item.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub columns: &'static [Column],
+    pub rows: Vec<Vec<String>>,
+}
+
+/// `value`, or "-" when unknown.
+fn or_dash(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+impl Table {
+    /// Ranked songs (`recommend`, `mix`): rank, id, score, top genre, name, path.
+    pub fn ranked(songs: &[Song]) -> Self {
+        const COLUMNS: [Column; 6] = [
+            Column::new("#", Align::Right, Fit::Fixed),
+            Column::new("id", Align::Right, Fit::Fixed),
+            Column::new("score", Align::Right, Fit::Fixed),
+            Column::new("genre", Align::Left, Fit::Fixed),
+            Column::new("song", Align::Left, Fit::CutEnd),
+            Column::new("path", Align::Left, Fit::CutStart),
+        ];
+        let rows = songs
+            .iter()
+            .enumerate()
+            .map(|(rank, song)| {
+                vec![
+                    (rank + 1).to_string(),
+                    song.id.to_string(),
+                    format!("{:.4}", song.score.unwrap_or(f32::NAN)),
+                    or_dash(&song.genre),
+                    song.name(),
+                    song.path.display().to_string(),
+                ]
+            })
+            .collect();
+        Self {
+            columns: &COLUMNS,
+            rows,
+        }
+    }
+
+    /// Tracks found (`tracks`): id, song, album, genre, length, path.
+    pub fn tracks(entries: &[TrackEntry]) -> Self {
+        const COLUMNS: [Column; 6] = [
+            Column::new("id", Align::Right, Fit::Fixed),
+            Column::new("song", Align::Left, Fit::CutEnd),
+            Column::new("album", Align::Left, Fit::CutEnd),
+            Column::new("genre", Align::Left, Fit::Fixed),
+            Column::new("length", Align::Right, Fit::Fixed),
+            Column::new("path", Align::Left, Fit::CutStart),
+        ];
+        let rows = entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.to_string(),
+                    e.song(),
+                    or_dash(&e.album),
+                    or_dash(&e.genre),
+                    e.length().unwrap_or_else(|| "-".to_owned()),
+                    e.path.display().to_string(),
+                ]
+            })
+            .collect();
+        Self {
+            columns: &COLUMNS,
+            rows,
+        }
+    }
+
+    /// A song path (`path`): step, id, cosine similarity to the first and last song, genre,
+    /// name, path.
+    pub fn path(steps: &[Step]) -> Self {
+        const COLUMNS: [Column; 7] = [
+            Column::new("#", Align::Right, Fit::Fixed),
+            Column::new("id", Align::Right, Fit::Fixed),
+            Column::new("~from", Align::Right, Fit::Fixed),
+            Column::new("~to", Align::Right, Fit::Fixed),
+            Column::new("genre", Align::Left, Fit::Fixed),
+            Column::new("song", Align::Left, Fit::CutEnd),
+            Column::new("path", Align::Left, Fit::CutStart),
+        ];
+        let rows = steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                vec![
+                    (i + 1).to_string(),
+                    step.song.id.to_string(),
+                    format!("{:.3}", step.similarity_to_start),
+                    format!("{:.3}", step.similarity_to_end),
+                    or_dash(&step.song.genre),
+                    step.song.name(),
+                    step.song.path.display().to_string(),
+                ]
+            })
+            .collect();
+        Self {
+            columns: &COLUMNS,
+            rows,
+        }
+    }
+
+    /// The lines (header first), fitted to `width` when given.
+    pub fn lines(&self, width: Option<usize>) -> Vec<String> {
+        render(self.columns, &self.rows, width)
+    }
+}
+
 /// The narrowest a flexible column is cut to, in terminal cells.
 const MIN_FLEXIBLE_WIDTH: usize = 12;
 /// Spaces between columns.
 const GAP: &str = "  ";
-
-/// The width to fit tables to: `COLUMNS` when set (as `ls` honours it), else the width of the
-/// terminal that stdout is; `None` when stdout is not a terminal (a pipe or a file gets whole
-/// lines).
-pub fn output_width() -> Option<usize> {
-    if let Some(columns) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&c| c > 0)
-    {
-        return Some(columns);
-    }
-    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
-}
 
 /// Renders `rows` under `columns` as lines (header first), fitted to `width` when given.
 pub fn render(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> Vec<String> {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use musicrec_catalog::{
     ExperimentResponse, Rating, Session, SessionId, SessionItem, Study, StudyId, TrackId,
 };
-use musicrec_recommend::analyze_study;
+use musicrec_study::analyze_study;
 use serde_json::Value;
 
 fn golden() -> Value {
