@@ -33,8 +33,9 @@ pub enum Command {
 /// Catalog selection shared by every experiment subcommand.
 #[derive(clap::Args, Debug)]
 pub struct DbArg {
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
 }
 

@@ -27,8 +27,9 @@ pub struct Args {
     /// They do not like it (it will not be recommended to them again).
     #[arg(long)]
     dislike: bool,
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
 }
 

@@ -54,8 +54,9 @@ pub struct Args {
     /// feedback gets the plain mix.
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// Model whose embeddings to use, as for `recommend`.
     #[arg(long, value_name = "NAME|DIR")]

@@ -39,8 +39,9 @@ Examples:
   musicrec mpd --host /run/mpd/socket           # the music folder comes from MPD's config
   MPD_HOST=secret@media musicrec mpd --music-dir /srv/music --db /srv/music.db")]
 pub struct Args {
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// MPD's host name or address, PASSWORD@HOST, or a unix socket's path.
     #[arg(

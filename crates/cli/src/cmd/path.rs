@@ -33,8 +33,9 @@ pub struct Args {
     /// Songs in the path, both ends included (2 to 100).
     #[arg(long, default_value_t = 10)]
     count: usize,
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// Model whose embeddings to use, as for `recommend`.
     #[arg(long, value_name = "NAME|DIR")]

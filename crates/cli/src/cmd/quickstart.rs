@@ -34,8 +34,9 @@ pub struct Args {
     /// Music folder to scan.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// Seed songs (path, catalog id, or "artist - title") instead of five picked at random.
     #[arg(long = "seed", value_name = "TRACK")]

@@ -45,8 +45,9 @@ pub struct Args {
     /// (Rocchio), and nothing they rated is recommended back (see `musicrec feedback`).
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// Model whose embeddings to use: `musicnn`, `cnn` or a directory, as for `scan` [default:
     /// the default model (MusiCNN) when the catalog holds its embeddings, else the catalog's only model, or

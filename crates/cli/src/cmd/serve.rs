@@ -32,8 +32,9 @@ Examples:
   MUSICREC_TOKEN=$(musicrec serve --new-token) musicrec serve --addr 0.0.0.0:8080
   MUSICREC_UPSTREAM_PASSWORD=... musicrec serve --upstream http://localhost:4533 --upstream-user me")]
 pub struct Args {
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// Address to listen on: IP:PORT or HOST:PORT (e.g. localhost:8733).
     #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_addr)]

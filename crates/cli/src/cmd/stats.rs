@@ -6,8 +6,9 @@ use std::process::ExitCode;
 /// Summarise the catalog.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// Print the numbers as JSON.
     #[arg(long)]

@@ -28,8 +28,9 @@ pub struct Args {
     /// At most this many tracks.
     #[arg(long, value_name = "N", default_value_t = 50)]
     limit: u64,
-    /// Catalog database [default: the platform data folder's musicrec/catalog.db].
-    #[arg(long, value_name = "FILE")]
+    /// Catalog: an SQLite file or a postgres:// URL [default: the platform data folder's
+    /// musicrec/catalog.db].
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<String>,
     /// Output: table or json.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
