@@ -20,12 +20,14 @@ Each timing is the best of --repeats runs after one warm-up (page cache warm for
 The `musicnn` preset (16 kHz, 512/256, 96 mels, log10(1 + 10000 x)) is listed in PRESETS; it is
 skipped with a note while the binary does not know it. Made with librosa 0.11.0, numpy 2.4.6.
 
-Figures (2026-12-03, `frontend` example, a 2-core VM shared with other builds: wall times vary by
-~20% between runs, so check them against callgrind instruction counts). GTZAN-mini, x librosa at 1 /
-2 jobs: librosa 4.2 / 7.5, choi 1.8 / 2.5, musicnn 1.9 / 3.5; 10-minute Opus 1.5-2.2 (one file, so
-2 jobs cannot help). For choi and musicnn libsoxr, the very resampler librosa calls, is 76% of
-musicrec's instructions, which caps them near 3x on one core; Opus is 75% libopus decoding. Each
-.npy is fsynced (musicrec-atomic): ~1.2 ms a file, which librosa's in-memory pass does not pay.
+Figures (2026-12-03, `frontend` example, idle 2-core VM, log-mels kept in memory as librosa's are;
+wall times vary by ~10-20% between runs). GTZAN-mini, x librosa at 1 / 2 jobs (2 jobs / 1): librosa
+6.41 / 10.95 (1.71), choi 1.90 / 3.47 (1.82), musicnn 1.93 / 4.53 (2.35); 10-minute Opus 2.1-2.8 at
+either job count (one file: 2 jobs cannot help). For choi and musicnn libsoxr, the very resampler
+librosa calls (python-soxr), takes about 5.8 ms of musicrec's 6.4 ms per clip: with the same
+resampler librosa's 12 ms per clip caps the ratio near 2. Opus is 75% libopus decoding. With
+`--write` (each .npy fsynced, as `musicrec features` does): librosa preset 3.9x on one core, the
+fsync costing ~1.2-2.5 ms a file.
 """
 
 import os
@@ -97,9 +99,10 @@ def librosa_pass(files, preset):
         scale(S)
 
 
-def musicrec_command(binary, files, preset, jobs, out):
+def musicrec_command(binary, files, preset, jobs, out, write=True):
     if binary.name == "frontend":
-        return [str(binary), "--preset", preset, "--jobs", str(jobs), "--out", out, *map(str, files)]
+        keep = ["--out", out] if write else []
+        return [str(binary), "--preset", preset, "--jobs", str(jobs), *keep, *map(str, files)]
     return [str(binary), "features", *map(str, files), "--out-dir", out, "--preset", preset,
             "--jobs", str(jobs)]
 
@@ -110,9 +113,9 @@ def knows_preset(binary, preset, sample):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
-def musicrec_pass(binary, files, preset, jobs):
+def musicrec_pass(binary, files, preset, jobs, write):
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run(musicrec_command(binary, files, preset, jobs, out), check=True,
+        subprocess.run(musicrec_command(binary, files, preset, jobs, out, write), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -134,7 +137,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--presets", nargs="+", default=list(PRESETS))
     ap.add_argument("--sets", nargs="+", default=["gtzan-mini", "opus-10min"])
+    ap.add_argument("--write", action="store_true",
+                    help="with the frontend example: write each log-mel to a fsynced .npy as `musicrec features` "
+                         "does (the CLI always does); by default the log-mel stays in memory, as in librosa's pass")
     args = ap.parse_args()
+    write = args.write or args.bin.name != "frontend"
 
     clips = sorted(args.data.rglob("*.wav"))
     if not clips:
@@ -148,7 +155,8 @@ def main():
         opus = ten_minute_opus(clips)
         sets["opus-10min"] = ([opus], librosa.get_duration(path=opus))
     print(f"binary {args.bin}; librosa {librosa.__version__}, numpy {np.__version__}, {os.cpu_count()} cpus, "
-          f"load average {os.getloadavg()[0]:.2f} at start")
+          f"load average {os.getloadavg()[0]:.2f} at start; musicrec "
+          f"{'writes each log-mel to a .npy' if write else 'keeps each log-mel in memory, as librosa does'}")
     print(f"{'preset':8s} {'input':11s} {'audio s':>8s} {'librosa s':>9s} {'musicrec 1 job s':>16s} "
           f"{'x librosa':>9s} {'2 jobs s':>8s} {'x librosa':>9s} {'2 jobs / 1':>10s}")
     for preset in args.presets:
@@ -159,8 +167,8 @@ def main():
             continue
         for name, (files, audio_s) in sets.items():
             lib = best_time(lambda: librosa_pass(files, preset), args.repeats)
-            one = best_time(lambda: musicrec_pass(args.bin, files, preset, 1), args.repeats)
-            two = best_time(lambda: musicrec_pass(args.bin, files, preset, 2), args.repeats)
+            one = best_time(lambda: musicrec_pass(args.bin, files, preset, 1, write), args.repeats)
+            two = best_time(lambda: musicrec_pass(args.bin, files, preset, 2, write), args.repeats)
             print(f"{preset:8s} {name:11s} {audio_s:8.0f} {lib:9.3f} {one:16.3f} {lib / one:9.2f} "
                   f"{two:8.3f} {lib / two:9.2f} {one / two:10.2f}", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end (the machine may be shared: compare with the CPU count)")
