@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use crate::musicnn::host_values;
+use crate::host::host_values;
 use crate::{Cnn, ModelError};
 
 /// Rows of one tile's im2col and product: a few hundred keep both in L2.
@@ -211,32 +211,13 @@ impl HostBlock {
                 }
             }
             scratch.product.resize(rows * cout, 0.0);
-            // SAFETY: columns is rows x k, kernel k x cout and product rows x cout, all
-            // row-major (row stride = column count, column stride 1); `read_dst` is false, so
-            // the product's old contents are never read.
-            unsafe {
-                gemm::gemm(
-                    rows,
-                    cout,
-                    k,
-                    scratch.product.as_mut_ptr(),
-                    1,
-                    cout as isize,
-                    false,
-                    scratch.columns.as_ptr(),
-                    1,
-                    k as isize,
-                    self.kernel.as_ptr(),
-                    1,
-                    cout as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            crate::host::matmul_into(
+                &mut scratch.product,
+                &scratch.columns,
+                &self.kernel,
+                rows,
+                k,
+            );
             // Norm, ReLU, then the max over each pool window.
             for h in 0..out_h * pf {
                 for w in w0..w1 {

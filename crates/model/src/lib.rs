@@ -19,6 +19,7 @@ mod cnn;
 mod cnn_cpu;
 mod crnn;
 mod error;
+mod host;
 pub mod musicnn;
 mod musicnn_cpu;
 pub mod pools;

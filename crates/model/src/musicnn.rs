@@ -42,6 +42,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::ModelError;
+use crate::host::host_values;
 use crate::musicnn_cpu::HostConv;
 
 /// Frames of one patch: `librosa.time_to_frames(3 s, sr=16000, hop=256) + 1`, what the network
@@ -593,17 +594,6 @@ fn mid_conv(x: Tensor<3>, conv: &MidConv) -> Tensor<3> {
         .reshape([n * time, channels * 7]);
     let y = columns.matmul(conv.kernel.clone()) + conv.bias.clone().unsqueeze();
     conv.norm.apply(relu(y), 1).reshape([n, time, MID_FILTERS])
-}
-
-/// A float tensor's values on the host.
-pub(crate) fn host_values<const D: usize>(tensor: &Tensor<D>) -> Result<Vec<f32>, ModelError> {
-    tensor
-        .to_data()
-        .try_into_vec::<f32>()
-        .map_err(|err| ModelError::Input {
-            shape: [0; 4],
-            reason: format!("not a float32 tensor: {err:?}"),
-        })
 }
 
 fn conv_name(i: usize, what: &str) -> String {

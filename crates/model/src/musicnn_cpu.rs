@@ -159,32 +159,13 @@ fn tile(
         }
     }
     scratch.product.resize(rows * filters, 0.0);
-    // SAFETY: every pointer covers its matrix: columns is rows x k, kernel is k x filters and
-    // product is rows x filters, all row-major (row stride = column count, column stride 1);
-    // `read_dst` is false, so the product's old contents are never read.
-    unsafe {
-        gemm::gemm(
-            rows,
-            filters,
-            k,
-            scratch.product.as_mut_ptr(),
-            1,
-            filters as isize,
-            false,
-            scratch.columns.as_ptr(),
-            1,
-            k as isize,
-            conv.kernel.as_ptr(),
-            1,
-            filters as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    crate::host::matmul_into(
+        &mut scratch.product,
+        &scratch.columns,
+        &conv.kernel,
+        rows,
+        k,
+    );
     // Max (or min, where the norm's scale is negative: it turns the lowest into the highest)
     // over frequency, then bias, ReLU and norm, which are monotone per filter.
     let mut out = vec![0.0f32; frames * filters];
