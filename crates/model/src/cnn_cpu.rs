@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use crate::host::host_values;
+use crate::host::{Scratch, host_values};
 use crate::{Cnn, ModelError};
 
 /// Rows of one tile's im2col and product: a few hundred keep both in L2.
@@ -39,13 +39,6 @@ pub struct HostCnn {
     /// `[embedding_dim, n_genres]` row-major (Burn's `Linear` layout).
     classifier: Vec<f32>,
     classifier_bias: Vec<f32>,
-}
-
-/// Scratch buffers of one worker thread.
-#[derive(Default)]
-struct Scratch {
-    columns: Vec<f32>,
-    product: Vec<f32>,
 }
 
 impl HostCnn {

@@ -12,6 +12,7 @@
 use rayon::prelude::*;
 
 use super::musicnn::{N_MELS, PATCH_FRAMES};
+use crate::host::Scratch;
 
 /// One front-end convolution's weights on the host.
 #[derive(Clone, Debug)]
@@ -41,13 +42,6 @@ impl HostConv {
     fn tile_frames(&self) -> usize {
         (480 / self.freq_out()).clamp(1, PATCH_FRAMES)
     }
-}
-
-/// Scratch buffers of one worker thread.
-#[derive(Default)]
-struct Scratch {
-    columns: Vec<f32>,
-    product: Vec<f32>,
 }
 
 /// The front end of `n` patches `[n, 187, 96]` (already batch-normalised), row-major, as
