@@ -16,7 +16,7 @@
 
 mod block;
 mod cnn;
-mod cnn_cpu;
+mod conv_cpu;
 mod crnn;
 mod error;
 mod host;
@@ -29,7 +29,7 @@ pub use block::ConvBlock;
 pub use burn;
 pub use burn::tensor::Device;
 pub use cnn::{Cnn, CnnConfig};
-pub use cnn_cpu::HostCnn;
+pub use conv_cpu::{HostCnn, HostCrnn, HostModel};
 pub use crnn::{Crnn, CrnnConfig};
 pub use error::ModelError;
 pub use weights::{load_weights, load_weights_from_bytes, save_weights};

@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::nn::gru::GruConfig;
 use burn::store::{ModuleSnapshot, ModuleStore, SafetensorsStore, bridge};
 use burn::tensor::{Device, Tensor, TensorData};
-use musicrec_model::{CnnConfig, CrnnConfig, GenreModel, HostCnn, load_weights};
+use musicrec_model::{CnnConfig, CrnnConfig, GenreModel, HostModel, load_weights};
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -139,6 +139,7 @@ fn crnn_matches_pytorch_at_96_and_128_mels() {
             GenreModel::Crnn(config.init(&Device::flex()).unwrap()),
         );
         check_eval(&case, &model);
+        check_fused_cpu_path(&case, &model);
     }
 }
 
@@ -157,14 +158,11 @@ fn cnn_matches_pytorch_at_96_and_128_mels() {
     }
 }
 
-/// The CNN's fused CPU path (`HostCnn`, what `scan --model cnn` runs) against PyTorch's eval-mode
-/// embedding and sigmoid(logits).
+/// The fused CPU path (`HostModel`, what `scan` runs with a CNN or CRNN) against PyTorch's
+/// eval-mode embedding and sigmoid(logits).
 fn check_fused_cpu_path(case: &str, model: &GenreModel) {
     let device = Device::flex();
-    let GenreModel::Cnn(cnn) = model.valid() else {
-        panic!("{case} is not a CNN")
-    };
-    let host = HostCnn::of(&cnn).unwrap();
+    let host = HostModel::of(&model.valid()).unwrap();
     let mut io = GoldenIo::open(case);
     let input: Tensor<4> = io.tensor("input", &device);
     let [batch, _, _, frames] = input.dims();
@@ -188,35 +186,48 @@ fn check_fused_cpu_path(case: &str, model: &GenreModel) {
     );
 }
 
-/// The fused CPU path of a full-width CNN (the built-in model's shape) on a 6 s window and an
-/// odd-length one, against Burn's own ops: both layouts, every tile size.
+/// The fused CPU path of full-width models (the built-in CNN's shape, Choi's CRNN) on a 6 s
+/// window and an odd-length one (the CRNN pads it), against Burn's own ops.
 #[test]
-fn cnn_fused_cpu_path_matches_burn_ops_at_full_width() {
+fn fused_cpu_path_matches_burn_ops_at_full_width() {
     use burn::tensor::Distribution;
     let device = Device::flex();
-    let cnn = CnnConfig::new(10).init(&device).unwrap().valid();
-    let host = HostCnn::of(&cnn).unwrap();
-    for frames in [281, 300] {
-        let input: Tensor<4> =
-            Tensor::random([3, 1, 96, frames], Distribution::Normal(0.0, 1.0), &device);
-        let values = input.clone().into_data().try_to_vec::<f32>().unwrap();
-        let (embedding, probabilities) = host.embed_and_probabilities(&values, 3, frames).unwrap();
-        let (e, p) = cnn.embed_and_probabilities(input).unwrap();
-        let (e_dims, p_dims) = (e.dims(), p.dims());
-        assert_close(
-            &format!("{frames} frames: fused embedding"),
-            Tensor::from_data(TensorData::new(embedding, e_dims), &device),
-            e,
-        );
-        assert_close(
-            &format!("{frames} frames: fused probabilities"),
-            Tensor::from_data(TensorData::new(probabilities, p_dims), &device),
-            p,
+    let models = [
+        GenreModel::Cnn(CnnConfig::new(10).init(&device).unwrap()),
+        GenreModel::Crnn(CrnnConfig::new(10).init(&device).unwrap()),
+    ];
+    for model in models {
+        let model = model.valid();
+        let host = HostModel::of(&model).unwrap();
+        for frames in [281, 300] {
+            let input: Tensor<4> =
+                Tensor::random([3, 1, 96, frames], Distribution::Normal(0.0, 1.0), &device);
+            let values = input.clone().into_data().try_to_vec::<f32>().unwrap();
+            let (embedding, probabilities) =
+                host.embed_and_probabilities(&values, 3, frames).unwrap();
+            let (e, p) = model.embed_and_probabilities(input).unwrap();
+            let (e_dims, p_dims) = (e.dims(), p.dims());
+            assert_close(
+                &format!("{frames} frames: fused embedding"),
+                Tensor::from_data(TensorData::new(embedding, e_dims), &device),
+                e,
+            );
+            assert_close(
+                &format!("{frames} frames: fused probabilities"),
+                Tensor::from_data(TensorData::new(probabilities, p_dims), &device),
+                p,
+            );
+        }
+        // A wrong number of values is refused, not computed.
+        assert!(
+            host.embed_and_probabilities(&[0.0; 96 * 300], 2, 300)
+                .is_err()
         );
     }
-    // A window shorter than the pools multiply to is refused, not computed.
+    // A window shorter than the CNN's pools multiply to is refused.
+    let cnn = HostModel::of(&GenreModel::Cnn(CnnConfig::new(10).init(&device).unwrap())).unwrap();
     assert!(
-        host.embed_and_probabilities(&vec![0.0; 96 * 100], 1, 100)
+        cnn.embed_and_probabilities(&vec![0.0; 96 * 100], 1, 100)
             .is_err()
     );
 }

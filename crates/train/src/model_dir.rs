@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use musicrec_features::{MelConfig, MelExtractor};
-use musicrec_model::{Device, GenreModel, HostCnn, ModelConfig};
+use musicrec_model::{Device, GenreModel, HostModel, ModelConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::data::describe_mel;
@@ -230,8 +230,8 @@ pub struct ModelDir {
     model: GenreModel,
     device: Device,
     extractor: MelExtractor,
-    /// The CNN's weights on the host for its fused CPU path (`None` for a CRNN or another device).
-    host_cnn: Option<HostCnn>,
+    /// The weights on the host for the fused CPU path (`None` on another device).
+    host: Option<HostModel>,
 }
 
 impl ModelDir {
@@ -286,9 +286,10 @@ impl ModelDir {
         device: Device,
     ) -> Result<Self> {
         let extractor = MelExtractor::new(&config.mel)?;
-        let host_cnn = match &model {
-            GenreModel::Cnn(cnn) if device == Device::flex() => Some(HostCnn::of(cnn)?),
-            _ => None,
+        let host = if device == Device::flex() {
+            Some(HostModel::of(&model)?)
+        } else {
+            None
         };
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -296,7 +297,7 @@ impl ModelDir {
             model,
             device,
             extractor,
-            host_cnn,
+            host,
         })
     }
 
@@ -336,9 +337,9 @@ impl ModelDir {
         &self.device
     }
 
-    /// The CNN's weights for its fused CPU path, when it runs on the CPU.
-    pub(crate) fn host_cnn(&self) -> Option<&HostCnn> {
-        self.host_cnn.as_ref()
+    /// The weights for the fused CPU path, when the model runs on the CPU.
+    pub(crate) fn host(&self) -> Option<&HostModel> {
+        self.host.as_ref()
     }
 
     /// Genres in output order.

@@ -102,14 +102,14 @@ fn batches<'a>(windows: &'a [LogMel], device: &'a Device) -> impl Iterator<Item 
 type WindowRows = Vec<Vec<f32>>;
 
 /// Embeddings and probabilities of every window in `windows`, one forward pass per batch: on
-/// the CPU through the fused path of a CNN ([`musicrec_model::HostCnn`]), else as Burn ops.
+/// the CPU through the fused path ([`musicrec_model::HostModel`]), else as Burn ops.
 pub(crate) fn run_windows_both(
     model: &ModelDir,
     windows: &[LogMel],
 ) -> Result<(WindowRows, WindowRows)> {
     let mut embeddings = Vec::with_capacity(windows.len());
     let mut probabilities = Vec::with_capacity(windows.len());
-    if let Some(host) = model.host_cnn() {
+    if let Some(host) = model.host() {
         for batch in windows.chunks(PREDICT_BATCH) {
             let (n_mels, frames) = (batch[0].n_mels, batch[0].n_frames);
             let data: Vec<f32> = batch.iter().flat_map(|w| w.data.iter().copied()).collect();
@@ -170,8 +170,8 @@ impl ModelDir {
     fn averaged(&self, log_mel: &LogMel, output: Output) -> Result<(Vec<f32>, usize)> {
         let cut = self.model_windows(log_mel)?;
         let outputs = match output {
-            Output::Probabilities if self.host_cnn().is_some() => run_windows_both(self, &cut)?.1,
-            Output::Embedding if self.host_cnn().is_some() => run_windows_both(self, &cut)?.0,
+            Output::Probabilities if self.host().is_some() => run_windows_both(self, &cut)?.1,
+            Output::Embedding if self.host().is_some() => run_windows_both(self, &cut)?.0,
             _ => run_windows(self.model(), self.device(), &cut, output)?,
         };
         Ok((mean_of(&outputs), cut.len()))
