@@ -130,9 +130,14 @@ impl Mpd {
         if songs(&mut client) > 0 {
             return;
         }
+        // The update runs in MPD's own thread and fills the database as it walks; `updating_db`
+        // is missing from `status` both before the job starts and after it ends, so the end is
+        // when `stats` shows a new `db_update` time with no job running.
+        let updated_at = |client: &mut Client| client.value("stats", "db_update");
+        let before = updated_at(&mut client);
         client.cmd("update").unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while client.value("status", "updating_db").is_some() {
+        while client.value("status", "updating_db").is_some() || updated_at(&mut client) == before {
             assert!(Instant::now() < deadline, "MPD's update did not finish");
             std::thread::sleep(Duration::from_millis(100));
         }
