@@ -41,9 +41,7 @@ pub struct HostCnn {
     blocks: Vec<HostBlock>,
     n_mels: usize,
     min_frames: usize,
-    /// `[embedding_dim, n_genres]` row-major (Burn's `Linear` layout).
-    classifier: Vec<f32>,
-    classifier_bias: Vec<f32>,
+    classifier: HostLinear,
 }
 
 impl HostCnn {
@@ -54,16 +52,11 @@ impl HostCnn {
             .iter()
             .map(HostBlock::of)
             .collect::<Result<Vec<_>, _>>()?;
-        let dim = blocks.last().map_or(1, |b| b.out_channels);
-        let n_genres = model.classifier.weight.val().dims()[1];
-        debug_assert_eq!(model.classifier.weight.val().dims()[0], dim);
-        let (classifier, classifier_bias) = host_linear(&model.classifier, n_genres)?;
         Ok(Self {
             blocks,
             n_mels: model.n_mels,
             min_frames: model.min_frames,
-            classifier,
-            classifier_bias,
+            classifier: HostLinear::of(&model.classifier)?,
         })
     }
 
@@ -76,22 +69,15 @@ impl HostCnn {
         batch: usize,
         frames: usize,
     ) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
-        crate::check_input(
-            [batch, 1, self.n_mels, frames],
-            self.n_mels,
-            self.min_frames,
-        )?;
-        check_len(x, batch, self.n_mels, frames)?;
+        check_windows(x, batch, self.n_mels, frames, self.min_frames)?;
         let window = self.n_mels * frames;
         let embeddings: Vec<Vec<f32>> = x
             .par_chunks_exact(window)
             .map(|w| self.embed_window(w, frames))
             .collect();
-        let probabilities = embeddings
-            .iter()
-            .flat_map(|e| dense_sigmoid(e, &self.classifier, &self.classifier_bias))
-            .collect();
-        Ok((embeddings.concat(), probabilities))
+        let embeddings = embeddings.concat();
+        let probabilities = self.classifier.sigmoid_rows(&embeddings);
+        Ok((embeddings, probabilities))
     }
 
     /// One window `[n_mels, frames]` through every block, then the max over time.
@@ -147,25 +133,42 @@ fn fold_norm(norm: &BatchNorm) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
     Ok((scale, shift))
 }
 
-/// `sigmoid(embedding x weight + bias)` with a `Linear`'s `[in, out]` weight, row-major.
-fn dense_sigmoid(embedding: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
-    let mut logits = bias.to_vec();
-    for (&v, row) in embedding.iter().zip(weight.chunks_exact(bias.len().max(1))) {
-        for (l, &w) in logits.iter_mut().zip(row) {
-            *l += v * w;
-        }
-    }
-    logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect()
+/// A `Linear` layer (the classifier) on the host.
+#[derive(Clone, Debug)]
+struct HostLinear {
+    /// `[inputs, outputs]` row-major (Burn's layout).
+    weight: Vec<f32>,
+    bias: Vec<f32>,
 }
 
-/// A `Linear`'s weight and bias on the host (a zero bias when it has none).
-fn host_linear(linear: &Linear, outputs: usize) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
-    let weight = host_values(&linear.weight.val())?;
-    let bias = match &linear.bias {
-        Some(bias) => host_values(&bias.val())?,
-        None => vec![0.0; outputs],
-    };
-    Ok((weight, bias))
+impl HostLinear {
+    fn of(linear: &Linear) -> Result<Self, ModelError> {
+        let outputs = linear.weight.val().dims()[1];
+        Ok(Self {
+            weight: host_values(&linear.weight.val())?,
+            bias: match &linear.bias {
+                Some(bias) => host_values(&bias.val())?,
+                None => vec![0.0; outputs],
+            },
+        })
+    }
+
+    /// `sigmoid(row x weight + bias)` of each row of `rows` (`[n, inputs]`), concatenated.
+    fn sigmoid_rows(&self, rows: &[f32]) -> Vec<f32> {
+        let outputs = self.bias.len().max(1);
+        let inputs = self.weight.len() / outputs;
+        let mut out = Vec::with_capacity(rows.len() / inputs.max(1) * outputs);
+        for row in rows.chunks_exact(inputs.max(1)) {
+            let mut logits = self.bias.clone();
+            for (&v, weights) in row.iter().zip(self.weight.chunks_exact(outputs)) {
+                for (l, &w) in logits.iter_mut().zip(weights) {
+                    *l += v * w;
+                }
+            }
+            out.extend(logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())));
+        }
+        out
+    }
 }
 
 impl HostBlock {
@@ -273,9 +276,7 @@ pub struct HostCrnn {
     input_shift: Vec<f32>,
     blocks: Vec<HostBlock>,
     grus: Vec<Gru>,
-    /// `[gru_hidden, n_genres]` row-major (Burn's `Linear` layout).
-    classifier: Vec<f32>,
-    classifier_bias: Vec<f32>,
+    classifier: HostLinear,
     n_mels: usize,
     time_pool_product: usize,
 }
@@ -289,15 +290,12 @@ impl HostCrnn {
             .iter()
             .map(HostBlock::of)
             .collect::<Result<Vec<_>, _>>()?;
-        let n_genres = model.classifier.weight.val().dims()[1];
-        let (classifier, classifier_bias) = host_linear(&model.classifier, n_genres)?;
         Ok(Self {
             input_scale,
             input_shift,
             blocks,
             grus: model.grus.clone(),
-            classifier,
-            classifier_bias,
+            classifier: HostLinear::of(&model.classifier)?,
             n_mels: model.n_mels,
             time_pool_product: model.time_pool_product,
         })
@@ -313,8 +311,7 @@ impl HostCrnn {
         frames: usize,
     ) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let n_mels = self.n_mels;
-        crate::check_input([batch, 1, n_mels, frames], n_mels, 1)?;
-        check_len(x, batch, n_mels, frames)?;
+        check_windows(x, batch, n_mels, frames, 1)?;
         // Normalised, then zero-padded in time to a multiple of the pools, as `Crnn::embed` does.
         let padded = frames.div_ceil(self.time_pool_product) * self.time_pool_product;
         let before = (padded - frames) / 2;
@@ -347,10 +344,7 @@ impl HostCrnn {
         }
         let [_, steps, hidden] = sequence.dims();
         let embeddings = host_values(&sequence.narrow(1, steps - 1, 1).reshape([batch, hidden]))?;
-        let probabilities = embeddings
-            .chunks_exact(hidden)
-            .flat_map(|e| dense_sigmoid(e, &self.classifier, &self.classifier_bias))
-            .collect();
+        let probabilities = self.classifier.sigmoid_rows(&embeddings);
         Ok((embeddings, probabilities))
     }
 }
@@ -385,8 +379,16 @@ impl HostModel {
     }
 }
 
-/// Refuses an input whose length is not `batch` windows of `n_mels x frames`.
-fn check_len(x: &[f32], batch: usize, n_mels: usize, frames: usize) -> Result<(), ModelError> {
+/// Refuses an input shape the model cannot take, or values that are not `batch` windows of
+/// `n_mels x frames`.
+fn check_windows(
+    x: &[f32],
+    batch: usize,
+    n_mels: usize,
+    frames: usize,
+    min_frames: usize,
+) -> Result<(), ModelError> {
+    crate::check_input([batch, 1, n_mels, frames], n_mels, min_frames)?;
     if x.len() == batch * n_mels * frames {
         return Ok(());
     }
