@@ -354,15 +354,16 @@ impl Musicnn {
         let host_front = front
             .iter()
             .map(|conv| {
-                Ok::<_, ModelError>(HostConv {
-                    kernel: host_values(&conv.kernel)?,
-                    k_time: conv.k_time,
-                    k_freq: conv.k_freq,
-                    pad_before: conv.pad.0,
-                    bias: host_values(&conv.bias)?,
-                    scale: host_values(&conv.norm.scale)?,
-                    shift: host_values(&conv.norm.shift)?,
-                })
+                Ok::<_, ModelError>(HostConv::new(
+                    host_values(&conv.kernel)?,
+                    (conv.k_time, conv.k_freq),
+                    conv.pad.0,
+                    host_values(&conv.bias)?,
+                    (
+                        host_values(&conv.norm.scale)?,
+                        host_values(&conv.norm.shift)?,
+                    ),
+                ))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let host_input = (
