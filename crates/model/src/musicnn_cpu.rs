@@ -220,7 +220,8 @@ fn spectral_imag(k: usize) -> usize {
 #[derive(Default)]
 struct FrontScratch {
     host: Scratch,
-    /// A patch's row spectra `[187, 96]`.
+    /// The spectra of the input frames a tile reads `[frames + k_time - 1, 96]` (fewer at the
+    /// patch's edges).
     spectra: Vec<f32>,
     /// One bin's input rows for a tile `[frames, 2 * k_time]`.
     gathered: Vec<f32>,
