@@ -22,12 +22,17 @@ skipped with a note while the binary does not know it. Made with librosa 0.11.0,
 
 Figures (2026-12-03, `frontend` example, idle 2-core VM, log-mels kept in memory as librosa's are;
 wall times vary by ~10-20% between runs). GTZAN-mini, x librosa at 1 / 2 jobs (2 jobs / 1): librosa
-6.41 / 10.95 (1.71), choi 1.90 / 3.47 (1.82), musicnn 1.93 / 4.53 (2.35); 10-minute Opus 2.1-2.8 at
-either job count (one file: 2 jobs cannot help). For choi and musicnn libsoxr, the very resampler
+6.41 / 10.95 (1.71), choi 1.90 / 3.47 (1.82), musicnn 1.93 / 4.53 (2.35). For choi and musicnn libsoxr, the very resampler
 librosa calls (python-soxr), takes about 5.8 ms of musicrec's 6.4 ms per clip: with the same
-resampler librosa's 12 ms per clip caps the ratio near 2. Opus is 75% libopus decoding. With
+resampler librosa's 12 ms per clip caps the ratio near 2. With
 `--write` (each .npy fsynced, as `musicrec features` does): librosa preset 3.9x on one core, the
 fsync costing ~1.2-2.5 ms a file.
+
+The 10-minute Opus file (2026-12-03, `musicrec features`, best of 5): x librosa at 1 / 2 jobs (2 jobs
+/ 1): librosa 2.44 / 4.23 (1.73), choi 2.15 / 3.91 (1.82), musicnn 2.49 / 3.86 (1.55); with the
+`frontend` example 1.42, 1.57, 1.71 in another run. One long file keeps both threads busy: it is
+decoded (libopus, 75% of the time on one thread), resampled and cut into STFT frames in segments
+on the threads of the pool; before that, 2 jobs ran it no faster than 1.
 """
 
 import os

@@ -4,12 +4,15 @@
 //! `symphonia-adapter-libopus`); Sun/NeXT `.au` comes from `ausnd` (see [`crate::sun_au`]).
 //! This module owns the glue: content probing (the extension is only a hint), the decode loop,
 //! the packet-by-packet downmix into one growing `Vec`, gapless trimming that symphonia leaves to
-//! the caller (MP4 edit lists / iTunSMPB), truncation checks and error classification.
+//! the caller (MP4 edit lists / iTunSMPB), truncation checks, error classification, and the
+//! parallel decoding of long lossy streams in segments ([`decode_split`]).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
 
 use symphonia::core::codecs::audio::well_known as codec_ids;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
@@ -313,9 +316,7 @@ fn decode_with_symphonia(
             "the stream declares 0 channels".into(),
         ));
     }
-    let mut decoder = codec_registry()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(classify_stream_error)?;
+    let decoder = make_decoder(&params)?;
 
     let format_id = format.format_info().format;
     let gapless = if format_id == FORMAT_ID_ISOMP4 {
@@ -339,10 +340,19 @@ fn decode_with_symphonia(
             .saturating_mul(MAX_RESERVE_SAMPLES_PER_BYTE)
             .max(MIN_RESERVE_SAMPLES),
     );
-    let mut mono = Downmix::new(reserve as usize, gapless);
-
-    let mut failed_packets = 0u64;
-    let mut last_error = None;
+    let mut stream_decoder = PacketDecoder {
+        decoder,
+        raw_pcm,
+        channels: declared_channels,
+        failed: 0,
+        last_error: None,
+    };
+    // Only lossy streams are split across threads: their packets are small next to the audio
+    // they hold (a FLAC's or a WAV's would double the memory a long file takes) and their
+    // decoders are where the time goes (libopus was 75% of a long Opus file's front end).
+    let split = raw_pcm.is_none()
+        && SPLIT_CODECS.contains(&params.codec)
+        && rayon::current_num_threads() > 1;
     let mut demuxer_error = None;
     // Ogg: symphonia derives each packet's end trim from its page's granule position, so a page
     // whose granule position runs backwards (some ffmpeg filter graphs write such streams) cuts
@@ -351,27 +361,8 @@ fn decode_with_symphonia(
     // each packet is held back until the next one arrives, and only the last keeps its end trim.
     let keep_only_final_end_trim = format_id == FORMAT_ID_OGG;
     let mut held_back: Option<Packet> = None;
-    let mut decode_packet = |packet: &Packet, mono: &mut Downmix| -> Result<(), AudioError> {
-        if let Some(encoding) = raw_pcm {
-            mono.push_interleaved(&packet.data, declared_channels, encoding);
-            return Ok(());
-        }
-        match decoder.decode(packet) {
-            Ok(buffer) => mono.push_buffer(&buffer)?,
-            // Corrupt packets are skipped like players do; only a file with nothing decodable
-            // at all is an error.
-            Err(SymphoniaError::DecodeError(reason)) => {
-                failed_packets += 1;
-                last_error = Some(reason.to_owned());
-            }
-            Err(SymphoniaError::IoError(err)) => {
-                failed_packets += 1;
-                last_error = Some(err.to_string());
-            }
-            Err(err) => return Err(classify_stream_error(err)),
-        }
-        Ok(())
-    };
+    let mut mono = Downmix::new(reserve as usize, gapless);
+    let mut collected = Vec::new();
     loop {
         let packet = match format.next_packet() {
             Ok(Some(packet)) => packet,
@@ -389,18 +380,44 @@ fn decode_with_symphonia(
         if packet.track_id != track.id {
             continue;
         }
-        if keep_only_final_end_trim {
-            if let Some(mut previous) = held_back.replace(packet) {
-                previous.trim_end = Duration::ZERO;
-                decode_packet(&previous, &mut mono)?;
+        let packet = if keep_only_final_end_trim {
+            match held_back.replace(packet) {
+                Some(mut previous) => {
+                    previous.trim_end = Duration::ZERO;
+                    previous
+                }
+                None => continue,
             }
-            continue;
+        } else {
+            packet
+        };
+        if split {
+            collected.push(packet);
+        } else {
+            stream_decoder.decode(&packet, Some(&mut mono))?;
         }
-        decode_packet(&packet, &mut mono)?;
     }
     if let Some(last) = held_back {
-        decode_packet(&last, &mut mono)?;
+        if split {
+            collected.push(last);
+        } else {
+            stream_decoder.decode(&last, Some(&mut mono))?;
+        }
     }
+    if split {
+        let seconds_per_tick = match track.time_base {
+            Some(base) => f64::from(base.numer.get()) / f64::from(base.denom.get()),
+            None => 1.0 / f64::from(sample_rate),
+        };
+        decode_split(
+            &params,
+            &collected,
+            seconds_per_tick,
+            &mut stream_decoder,
+            &mut mono,
+        )?;
+    }
+    let (failed_packets, last_error) = (stream_decoder.failed, stream_decoder.last_error);
     let last_error = demuxer_error.clone().or(last_error);
     if failed_packets > 0 {
         tracing::debug!("skipped {failed_packets} undecodable packets");
@@ -458,6 +475,184 @@ fn decode_with_symphonia(
         sample_rate,
         truncation,
     })
+}
+
+/// Codecs whose long streams are decoded in parallel segments (see [`decode_split`]). Not AAC:
+/// its perceptual noise substitution draws from a random generator that runs through the whole
+/// stream, so a segment decoded by a fresh decoder never converges to the serial decode (a
+/// 68 s file from ffmpeg's encoder differed by up to 0.95 from the segment's start on).
+const SPLIT_CODECS: [symphonia::core::codecs::audio::AudioCodecId; 3] = [
+    codec_ids::CODEC_ID_OPUS,
+    codec_ids::CODEC_ID_VORBIS,
+    codec_ids::CODEC_ID_MP3,
+];
+
+/// Shortest stretch of audio one thread decodes on its own: shorter files are not split, so a
+/// scan of 30 s clips (already parallel across files) decodes each clip exactly as before.
+pub(crate) const MIN_SEGMENT_SECS: f64 = 20.0;
+
+/// See [`decode_split`].
+const SEGMENTS_PER_THREAD: usize = 4;
+
+/// Audio decoded and thrown away before each later segment, so that the decoder's state (MDCT
+/// overlap, an MP3's bit reservoir and filterbank, Opus's predictors) has converged when the
+/// segment's first packet is decoded. RFC 7845 asks for 80 ms before a seek target in Opus;
+/// this is three times that.
+const PRE_ROLL_SECS: f64 = 0.25;
+
+fn make_decoder(
+    params: &AudioCodecParameters,
+) -> Result<Box<dyn symphonia::core::codecs::audio::AudioDecoder>, AudioError> {
+    codec_registry()
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
+        .map_err(classify_stream_error)
+}
+
+/// One decoder and what it met: undecodable packets are skipped like players do (only a file
+/// with nothing decodable at all is an error) and counted.
+struct PacketDecoder {
+    decoder: Box<dyn symphonia::core::codecs::audio::AudioDecoder>,
+    raw_pcm: Option<PcmEncoding>,
+    channels: usize,
+    failed: u64,
+    last_error: Option<String>,
+}
+
+impl PacketDecoder {
+    /// Decodes `packet` into `mono`, or only into the decoder's state when `mono` is `None`
+    /// (a pre-roll).
+    fn decode(&mut self, packet: &Packet, mono: Option<&mut Downmix>) -> Result<(), AudioError> {
+        if let Some(encoding) = self.raw_pcm {
+            if let Some(mono) = mono {
+                mono.push_interleaved(&packet.data, self.channels, encoding);
+            }
+            return Ok(());
+        }
+        match self.decoder.decode(packet) {
+            Ok(buffer) => {
+                if let Some(mono) = mono {
+                    mono.push_buffer(&buffer)?;
+                }
+            }
+            Err(SymphoniaError::DecodeError(reason)) => {
+                self.failed += 1;
+                self.last_error = Some(reason.to_owned());
+            }
+            Err(SymphoniaError::IoError(err)) => {
+                self.failed += 1;
+                self.last_error = Some(err.to_string());
+            }
+            Err(err) => return Err(classify_stream_error(err)),
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a long lossy stream's `packets` into `mono` on the threads of the caller's rayon
+/// pool: one segment of at least [`MIN_SEGMENT_SECS`] per thread. `first` decodes the first
+/// segment straight into `mono` (which applies the encoder delay and padding, as in a serial
+/// decode); every later segment gets a decoder of its own, which first decodes
+/// [`PRE_ROLL_SECS`] of the packets before the segment and throws that audio away, and is
+/// appended in order. Vorbis and MP3 come out bit for bit as decoded serially; Opus's decoder
+/// state only converges: a relative RMS difference of 1.4e-6, at most 4e-5
+/// (`tests/parallel_decode.rs`). Failures are counted into `first`.
+fn decode_split(
+    params: &AudioCodecParameters,
+    packets: &[Packet],
+    seconds_per_tick: f64,
+    first: &mut PacketDecoder,
+    mono: &mut Downmix,
+) -> Result<(), AudioError> {
+    let secs = |p: &Packet| p.dur.get() as f64 * seconds_per_tick;
+    let total_secs: f64 = packets.iter().map(secs).sum();
+    // A few segments per thread, so that a thread done early takes over the rest of the work
+    // (decoding speed varies along a file: two equal halves of a 10-minute Opus file took
+    // 0.62 and 0.74 s).
+    let segments = ((SEGMENTS_PER_THREAD * rayon::current_num_threads()) as f64)
+        .min((total_secs / MIN_SEGMENT_SECS).floor())
+        .max(1.0) as usize;
+    // Cut where the running duration passes each k/segments of the total.
+    let mut starts = vec![0usize];
+    let mut elapsed = 0.0;
+    for (index, packet) in packets.iter().enumerate() {
+        if starts.len() == segments {
+            break;
+        }
+        if index > 0 && elapsed >= total_secs * starts.len() as f64 / segments as f64 {
+            starts.push(index);
+        }
+        elapsed += secs(packet);
+    }
+    starts.push(packets.len());
+    let channels = first.channels;
+    let frames_per_sec = f64::from(params.sample_rate.unwrap_or(48_000));
+    // The whole output in one allocation when the container declared no length (the caller
+    // reserved it otherwise; the packets' durations include the encoder delay): growing it by doubling while the later segments' buffers are
+    // alive would take over twice the output's size.
+    let estimate = (total_secs * frames_per_sec).min(1e9) as usize;
+    if mono.capacity() < estimate - estimate / 50 {
+        mono.reserve_total(estimate + estimate / 100);
+    }
+    let decode_later = |start: usize,
+                        end: usize|
+     -> Result<(Vec<f32>, u64, Option<String>), AudioError> {
+        // Each thread keeps its own decoder's panics quiet, as the caller does for its own.
+        crate::quiet_panic::catch_unwind_quietly(|| {
+            let mut decoder = PacketDecoder {
+                decoder: make_decoder(params)?,
+                raw_pcm: None,
+                channels,
+                failed: 0,
+                last_error: None,
+            };
+            let mut pre_roll = start;
+            let mut pre_roll_secs = 0.0;
+            while pre_roll > 0 && (pre_roll_secs < PRE_ROLL_SECS || start - pre_roll < 2) {
+                pre_roll -= 1;
+                pre_roll_secs += secs(&packets[pre_roll]);
+            }
+            for packet in &packets[pre_roll..start] {
+                decoder.decode(packet, None)?;
+            }
+            decoder.failed = 0;
+            decoder.last_error = None;
+            // One allocation for the segment (its packets' durations, 1% to spare).
+            let segment_secs: f64 = packets[start..end].iter().map(secs).sum();
+            let reserve = (segment_secs * 1.01 * frames_per_sec).min(1e9) as usize;
+            let mut segment = Downmix::new(reserve, Trim::default());
+            for packet in &packets[start..end] {
+                decoder.decode(packet, Some(&mut segment))?;
+            }
+            Ok((segment.into_samples(), decoder.failed, decoder.last_error))
+        })
+        .unwrap_or_else(|reason| Err(AudioError::Corrupt(format!("decoder panicked: {reason}"))))
+    };
+    let (head, later) = rayon::join(
+        || -> Result<(), AudioError> {
+            for packet in &packets[starts[0]..starts[1]] {
+                first.decode(packet, Some(mono))?;
+            }
+            Ok(())
+        },
+        || {
+            starts[1..]
+                .windows(2)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|bounds| decode_later(bounds[0], bounds[1]))
+                .collect::<Vec<_>>()
+        },
+    );
+    head?;
+    for result in later {
+        let (samples, failed, last_error) = result?;
+        first.failed += failed;
+        if last_error.is_some() {
+            first.last_error = last_error;
+        }
+        mono.push_mono(&samples);
+    }
+    Ok(())
 }
 
 /// The raw-bytes fast path applies to interleaved PCM whose samples fill their container

@@ -1,6 +1,7 @@
 //! Peak heap use while decoding stays near the size of the decoded mono output (the brief
 //! allows about 3x): the downmix goes packet by packet into one `Vec` reserved from the
-//! declared length, and files are streamed, not read whole.
+//! declared length, and files are streamed, not read whole. A long lossy file decoded on
+//! several threads holds its packets and its later segments for a while: up to 2.5x.
 
 mod common;
 
@@ -74,18 +75,28 @@ fn decoding_needs_little_more_than_the_mono_output() {
         "peak {peak} B for {mono} B of output"
     );
 
-    // A compressed stereo file: one minute of Ogg Vorbis.
+    // A compressed stereo file: one minute of Ogg Vorbis, decoded on one thread and on three.
+    // On three it is cut into three segments of 20 s: the packets are held, and the later two
+    // segments are decoded into buffers of their own while the output's full length is already
+    // reserved; they are copied into it, in order, at the end (measured: 2.38x).
     if let Some(data) = shared_data() {
-        let (peak, mono) = peak_while_decoding(&data.join("formats/vibe-ace-kevin-macleod.ogg"));
-        eprintln!(
-            "61 s Vorbis: peak {:.1} MB for {:.1} MB mono ({:.2}x)",
-            peak as f64 / 1e6,
-            mono as f64 / 1e6,
-            peak as f64 / mono as f64
-        );
-        assert!(
-            peak as f64 <= 1.5 * mono as f64,
-            "peak {peak} B for {mono} B of output"
-        );
+        let path = data.join("formats/vibe-ace-kevin-macleod.ogg");
+        for (threads, bound) in [(1, 1.5), (3, 2.5)] {
+            let (peak, mono) = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| peak_while_decoding(&path));
+            eprintln!(
+                "61 s Vorbis, {threads} thread(s): peak {:.1} MB for {:.1} MB mono ({:.2}x)",
+                peak as f64 / 1e6,
+                mono as f64 / 1e6,
+                peak as f64 / mono as f64
+            );
+            assert!(
+                peak as f64 <= bound * mono as f64,
+                "{threads} thread(s): peak {peak} B for {mono} B of output"
+            );
+        }
     }
 }

@@ -181,6 +181,46 @@ fn log_mel_of_resampled_audio_matches_librosa_on_every_pair() {
     eprintln!("worst pair {:?}: p99 {:.2e} dB", worst.1, worst.0);
 }
 
+/// A long signal is resampled in segments on the threads of the caller's rayon pool (each with
+/// context on both sides): on every pair it must give what one soxr pass gives, up to rounding.
+#[test]
+fn a_long_signal_resamples_the_same_on_several_threads() {
+    let Some(data) = shared_data() else { return };
+    let clip = decode_file(data.join("gtzan-mini/jazz/jazz.00000.wav"))
+        .unwrap()
+        .samples;
+    let on = |threads: usize, samples: &[f32], from: u32, to: u32| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| resample(samples, from, to).unwrap())
+    };
+    let mut worst = 0.0f32;
+    for &(from, to) in LOG_MEL_PAIRS
+        .iter()
+        .chain(&[(48_000, 44_100), (44_100, 48_000)])
+    {
+        // 65 s at the source rate (3 segments of at least 20 s on 3 threads), odd length.
+        let len = 65 * from as usize + 7;
+        let signal: Vec<f32> = clip.iter().copied().cycle().take(len).collect();
+        let serial = on(1, &signal, from, to);
+        let parallel = on(3, &signal, from, to);
+        assert_eq!(serial.len(), parallel.len(), "{from} -> {to}");
+        let max = serial
+            .iter()
+            .zip(&parallel)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            max < 1e-5,
+            "{from} -> {to}: max |serial - parallel| {max:e}"
+        );
+        worst = worst.max(max);
+    }
+    eprintln!("worst max |serial - parallel| over all pairs: {worst:e}");
+}
+
 #[test]
 fn length_is_librosa_ceil() {
     for (len, from, to, expected) in [

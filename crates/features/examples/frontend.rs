@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use musicrec_features::{MelConfig, MelExtractor, write_npy};
+use rayon::prelude::*;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -24,26 +25,27 @@ fn main() {
     }
     let cfg = MelConfig::from_preset(&preset).unwrap_or_else(|| panic!("unknown preset {preset}"));
     let extractor = MelExtractor::new(&cfg).unwrap();
-    let next = AtomicUsize::new(0);
     let audio_frames = AtomicUsize::new(0);
+    // One rayon pool of `jobs` threads, as `musicrec features` runs: files are spread over its
+    // threads, and a long file's decoding, resampling and STFT over the threads left idle.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .unwrap();
     let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| {
-                while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let audio = musicrec_audio::load(file, Some(cfg.sample_rate))
-                        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-                    let mel = extractor.log_mel(&audio.samples);
-                    audio_frames.fetch_add(audio.samples.len(), Ordering::Relaxed);
-                    if let Some(dir) = &out {
-                        let name = file.file_stem().unwrap().to_string_lossy();
-                        write_npy(dir.join(format!("{name}.npy")), &mel).unwrap();
-                    } else {
-                        std::hint::black_box(&mel);
-                    }
-                }
-            });
-        }
+    pool.install(|| {
+        files.par_iter().for_each(|file| {
+            let audio = musicrec_audio::load(file, Some(cfg.sample_rate))
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let mel = extractor.log_mel(&audio.samples);
+            audio_frames.fetch_add(audio.samples.len(), Ordering::Relaxed);
+            if let Some(dir) = &out {
+                let name = file.file_stem().unwrap().to_string_lossy();
+                write_npy(dir.join(format!("{name}.npy")), &mel).unwrap();
+            } else {
+                std::hint::black_box(&mel);
+            }
+        })
     });
     let wall = started.elapsed().as_secs_f64();
     let audio_secs = audio_frames.into_inner() as f64 / f64::from(cfg.sample_rate);

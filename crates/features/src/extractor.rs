@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use half::slice::HalfFloatSliceExt;
+use rayon::prelude::*;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 use wide::f32x8;
@@ -18,6 +19,13 @@ use wide::f32x8;
 use crate::config::LogScale;
 use crate::filterbank::{SparseFilterbank, mel_filterbank};
 use crate::{FeatureError, MelConfig};
+
+/// Shortest stretch of signal one thread computes on its own: 30 s clips, which batch jobs already
+/// spread over the threads one per file, are computed in one pass.
+const MIN_PART_SECS: f64 = 20.0;
+
+/// Values per task when a long spectrogram's log scale is computed on several threads.
+const SCALE_RUN: usize = 1 << 16;
 
 /// librosa `power_to_db` defaults: `amin` floors the power before the log, `ref` is 1.0 (so no offset).
 const AMIN: f32 = 1e-10;
@@ -88,34 +96,99 @@ impl MelExtractor {
 
     /// Log-mel spectrogram (dB) of mono `samples` already at `config().sample_rate`, equal to librosa's
     /// `power_to_db(melspectrogram(y=samples, ...), ref=1.0, amin=1e-10, top_db=...)`.
+    ///
+    /// A long signal (at least [`MIN_PART_SECS`] per thread) is cut into runs of frames computed on the
+    /// threads of the caller's rayon pool; the result is bit for bit the same on any number of threads.
     pub fn log_mel(&self, samples: &[f32]) -> LogMel {
+        let n_mels = self.filterbank.n_mels();
+        let n_frames = self.config.n_frames(samples.len());
+        let mut data = vec![0.0f32; n_mels * n_frames];
+        let part_min = (MIN_PART_SECS * f64::from(self.config.sample_rate)) as usize;
+        let parts = match rayon::current_num_threads() {
+            1 => 1,
+            threads => threads.min(samples.len() / part_min.max(1)),
+        };
+        if parts < 2 {
+            self.mel_power(samples, 0..n_frames, &mut data);
+        } else {
+            // Runs start at even frames, so that every frame is paired in the FFT with the same
+            // neighbour as in one pass over the signal (the pairing decides the rounding).
+            let step = n_frames.div_ceil(parts).next_multiple_of(2);
+            let starts: Vec<usize> = (0..n_frames).step_by(step).collect();
+            let blocks: Vec<Vec<f32>> = starts
+                .par_iter()
+                .map(|&start| {
+                    let frames = start..(start + step).min(n_frames);
+                    let mut block = vec![0.0f32; n_mels * frames.len()];
+                    self.mel_power(samples, frames, &mut block);
+                    block
+                })
+                .collect();
+            for (&start, block) in starts.iter().zip(&blocks) {
+                let len = block.len() / n_mels;
+                for (row, band) in data.chunks_exact_mut(n_frames).zip(block.chunks_exact(len)) {
+                    row[start..start + len].copy_from_slice(band);
+                }
+            }
+        }
+        if parts < 2 {
+            self.scale(&mut data);
+        } else {
+            self.scale_in_parallel(&mut data);
+        }
+        LogMel {
+            n_mels,
+            n_frames,
+            data,
+        }
+    }
+
+    /// [`Self::scale`] on the threads of the caller's rayon pool, in runs of [`SCALE_RUN`] values;
+    /// the same bits as one pass (each value is scaled alone; the maximum is a maximum).
+    fn scale_in_parallel(&self, data: &mut [f32]) {
+        match self.config.log_scale {
+            LogScale::PowerToDb => {
+                let max_db = data
+                    .par_chunks_mut(SCALE_RUN)
+                    .map(power_to_db_values_dispatched)
+                    .reduce(|| f32::NEG_INFINITY, f32::max);
+                if let Some(top_db) = self.config.top_db {
+                    data.par_chunks_mut(SCALE_RUN)
+                        .for_each(|run| floor_at(run, max_db - top_db));
+                }
+            }
+            LogScale::Musicnn => data
+                .par_chunks_mut(SCALE_RUN)
+                .for_each(|run| self.scale(run)),
+        }
+    }
+
+    /// Mel power of `frames` into `out`, row-major `[n_mels][frames.len()]`.
+    fn mel_power(&self, samples: &[f32], frames: std::ops::Range<usize>, out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { self.log_mel_avx2(samples) };
+            return unsafe { self.mel_power_avx2(samples, frames, out) };
         }
-        self.log_mel_portable(samples)
+        self.mel_power_portable(samples, frames, out)
     }
 
-    /// [`Self::log_mel`] compiled for AVX2: the build targets baseline x86-64 (SSE2), where the
+    /// [`Self::mel_power`] compiled for AVX2: the build targets baseline x86-64 (SSE2), where the
     /// windowing (real frames interleaved into complex ones) and power loops vectorise poorly; with
     /// AVX2 they take 8 lanes. Only the instruction selection differs: Rust never fuses a multiply
     /// and an add, so the results are bit-identical to the portable build. (rustfft picks AVX itself.)
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn log_mel_avx2(&self, samples: &[f32]) -> LogMel {
-        self.log_mel_portable(samples)
+    fn mel_power_avx2(&self, samples: &[f32], frames: std::ops::Range<usize>, out: &mut [f32]) {
+        self.mel_power_portable(samples, frames, out)
     }
 
     #[inline(always)]
-    fn log_mel_portable(&self, samples: &[f32]) -> LogMel {
+    fn mel_power_portable(&self, samples: &[f32], frames: std::ops::Range<usize>, out: &mut [f32]) {
         let cfg = &self.config;
-        let n_mels = self.filterbank.n_mels();
-        let n_frames = cfg.n_frames(samples.len());
-        let mut data = vec![0.0f32; n_mels * n_frames];
-
         // Buffers reused by every frame: no allocation inside the loop.
         let n_fft = cfg.n_fft;
+        let stride = frames.len();
         let mut packed = vec![Complex::<f32>::default(); n_fft];
         let mut scratch = vec![Complex::<f32>::default(); self.fft.get_inplace_scratch_len()];
         let mut power_a = self.filterbank.power_buffer();
@@ -123,9 +196,9 @@ impl MelExtractor {
 
         let pad = n_fft / 2;
         let start_of = |t: usize| (t * cfg.hop_length) as isize - pad as isize;
-        let mut t = 0;
-        while t < n_frames {
-            let has_b = t + 1 < n_frames;
+        let mut t = frames.start;
+        while t < frames.end {
+            let has_b = t + 1 < frames.end;
             self.window_pair(
                 samples,
                 start_of(t),
@@ -152,18 +225,52 @@ impl MelExtractor {
                 *pb = 0.25 * (dif_re * dif_re + dif_im * dif_im);
             }
             if has_b {
-                self.filterbank
-                    .apply_strided_pair(&power_a, &power_b, &mut data[t..], n_frames);
+                self.filterbank.apply_strided_pair(
+                    &power_a,
+                    &power_b,
+                    &mut out[t - frames.start..],
+                    stride,
+                );
             } else {
                 self.filterbank
-                    .apply_strided(&power_a, &mut data[t..], n_frames);
+                    .apply_strided(&power_a, &mut out[t - frames.start..], stride);
             }
             t += 2;
         }
-        match cfg.log_scale {
-            LogScale::PowerToDb => power_to_db_in_place(&mut data, cfg.top_db),
-            LogScale::Musicnn => musicnn_log_in_place(&mut data),
+    }
+
+    /// The configured log scale, in place.
+    fn scale(&self, data: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.scale_avx2(data) };
         }
+        self.scale_portable(data)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn scale_avx2(&self, data: &mut [f32]) {
+        self.scale_portable(data)
+    }
+
+    #[inline(always)]
+    fn scale_portable(&self, data: &mut [f32]) {
+        match self.config.log_scale {
+            LogScale::PowerToDb => power_to_db_in_place(data, self.config.top_db),
+            LogScale::Musicnn => musicnn_log_in_place(data),
+        }
+    }
+
+    /// [`Self::log_mel`] on one thread without the AVX2 dispatch, for the test that compares the two.
+    #[cfg(test)]
+    fn log_mel_portable(&self, samples: &[f32]) -> LogMel {
+        let n_mels = self.filterbank.n_mels();
+        let n_frames = self.config.n_frames(samples.len());
+        let mut data = vec![0.0f32; n_mels * n_frames];
+        self.mel_power_portable(samples, 0..n_frames, &mut data);
+        self.scale_portable(&mut data);
         LogMel {
             n_mels,
             n_frames,
@@ -221,6 +328,16 @@ impl MelExtractor {
 /// `log10f` was a sixth of all instructions. `(10 / ln 10) * ln(x)` differs from `log10f` by ~1e-5 dB.
 #[inline(always)]
 fn power_to_db_in_place(data: &mut [f32], top_db: Option<f32>) {
+    let max_db = power_to_db_values(data);
+    if let Some(top_db) = top_db {
+        floor_at(data, max_db - top_db);
+    }
+}
+
+/// The first half of [`power_to_db_in_place`]: `10*log10(max(x, amin))` in place; returns the
+/// largest value.
+#[inline(always)]
+fn power_to_db_values(data: &mut [f32]) -> f32 {
     const LANES: usize = 8;
     let db_per_neper = f32x8::splat(10.0 / std::f32::consts::LN_10);
     let amin = f32x8::splat(AMIN);
@@ -232,16 +349,31 @@ fn power_to_db_in_place(data: &mut [f32], top_db: Option<f32>) {
         chunk.copy_from_slice(&db.to_array()[..chunk.len()]);
         max_db = max_db.max(db);
     }
-    if let Some(top_db) = top_db {
-        let floor = max_db
-            .to_array()
-            .into_iter()
-            .fold(f32::NEG_INFINITY, f32::max)
-            - top_db;
-        for x in data.iter_mut() {
-            *x = x.max(floor);
-        }
+    max_db
+        .to_array()
+        .into_iter()
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+#[inline(always)]
+fn floor_at(data: &mut [f32], floor: f32) {
+    for x in data.iter_mut() {
+        *x = x.max(floor);
     }
+}
+
+/// [`power_to_db_values`] with 8-lane AVX2 (see [`MelExtractor::mel_power_avx2`]).
+fn power_to_db_values_dispatched(data: &mut [f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn avx2(data: &mut [f32]) -> f32 {
+            power_to_db_values(data)
+        }
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { avx2(data) };
+    }
+    power_to_db_values(data)
 }
 
 /// musicnn's `log10(10000 * x + 1)` of `x` rounded to float16 ([`LogScale::Musicnn`]). `half` does the
@@ -415,6 +547,38 @@ mod tests {
             assert_eq!(dispatched.n_frames % 2, 1, "{cfg:?}");
             let bits = |m: &LogMel| m.data.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&dispatched), bits(&portable), "{cfg:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_signal_gives_the_same_bits_on_several_threads() {
+        // 65 s plus an odd tail: 3 runs of frames on 3 threads, the last of odd length.
+        let mut state = 7u32;
+        for cfg in [
+            MelConfig::librosa(),
+            MelConfig::choi(),
+            MelConfig::musicnn(),
+        ] {
+            let signal: Vec<f32> =
+                sine(523.0, cfg.sample_rate, 65 * cfg.sample_rate as usize + 777)
+                    .into_iter()
+                    .map(|x| {
+                        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        0.3 * x + (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                    })
+                    .collect();
+            let ex = MelExtractor::new(&cfg).unwrap();
+            let on = |threads: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| ex.log_mel(&signal))
+            };
+            let (serial, parallel) = (on(1), on(3));
+            let bits = |m: &LogMel| m.data.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(serial.n_frames, parallel.n_frames, "{cfg:?}");
+            assert!(bits(&serial) == bits(&parallel), "{cfg:?}");
         }
     }
 

@@ -1,6 +1,8 @@
 //! `features` stage: STFT, mel filterbank and dB scaling, numerically matching librosa 0.11
 //! (`librosa.power_to_db(librosa.feature.melspectrogram(y=..., sr=..., n_fft=..., hop_length=...,
 //! n_mels=..., fmin=..., fmax=...), ref=1.0, amin=1e-10, top_db=...)`), plus `.npy` storage.
+//! A long signal's frames are computed on the threads of the caller's rayon pool, with the same
+//! bits as on one thread.
 //!
 //! ```
 //! use musicrec_features::{MelConfig, MelExtractor};
