@@ -46,7 +46,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
 
-    /// Files processed in parallel [default: all cores].
+    /// Worker threads: files in parallel, and a long file (20 s or more per thread) in segments
+    /// [default: all cores].
     #[arg(short, long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
 

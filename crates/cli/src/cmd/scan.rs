@@ -59,7 +59,8 @@ pub struct Args {
     /// MusiCNN patches (3 s each) analysed per track: at most N, evenly spread, or `full`.
     #[arg(long, value_name = "N|full", default_value = "20")]
     analysis: musicrec_train::Analysis,
-    /// Worker threads [default: one per core].
+    /// Worker threads: files in parallel, and a long file (20 s or more per thread) in segments
+    /// [default: one per core].
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
     /// Retry files that failed before even if they did not change.
