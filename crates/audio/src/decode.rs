@@ -155,14 +155,20 @@ fn complete(audio: Audio) -> Result<Audio, AudioError> {
 }
 
 fn decode_input(input: Input, extension_hint: Option<&str>) -> Result<Audio, AudioError> {
-    // Decoders are third-party code fed untrusted bytes: a panic inside one must become an
-    // error for this one file, not take down a batch job that is decoding thousands.
-    crate::quiet_panic::catch_unwind_quietly(|| {
+    guarded(|| {
         let audio = decode_input_unguarded(&input, extension_hint)?;
         check_sample_values(&audio.samples)?;
         Ok(audio)
     })
-    .unwrap_or_else(|reason| Err(AudioError::Corrupt(format!("decoder panicked: {reason}"))))
+}
+
+/// Runs decoding work with a panic turned into an error. Decoders are third-party code fed
+/// untrusted bytes: a panic inside one must become an error for this one file, reported
+/// quietly, not take down a batch job that is decoding thousands. Each thread that decodes
+/// calls it for its own work (the hook's quiet mode is per thread).
+fn guarded<T>(work: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> {
+    crate::quiet_panic::catch_unwind_quietly(work)
+        .unwrap_or_else(|reason| Err(AudioError::Corrupt(format!("decoder panicked: {reason}"))))
 }
 
 fn decode_input_unguarded(
@@ -340,13 +346,7 @@ fn decode_with_symphonia(
             .saturating_mul(MAX_RESERVE_SAMPLES_PER_BYTE)
             .max(MIN_RESERVE_SAMPLES),
     );
-    let mut stream_decoder = PacketDecoder {
-        decoder,
-        raw_pcm,
-        channels: declared_channels,
-        failed: 0,
-        last_error: None,
-    };
+    let mut stream_decoder = PacketDecoder::new(decoder, raw_pcm, declared_channels);
     // Only lossy streams are split across threads: their packets are small next to the audio
     // they hold (a FLAC's or a WAV's would double the memory a long file takes) and their
     // decoders are where the time goes (libopus was 75% of a long Opus file's front end).
@@ -519,6 +519,20 @@ struct PacketDecoder {
 }
 
 impl PacketDecoder {
+    fn new(
+        decoder: Box<dyn symphonia::core::codecs::audio::AudioDecoder>,
+        raw_pcm: Option<PcmEncoding>,
+        channels: usize,
+    ) -> Self {
+        PacketDecoder {
+            decoder,
+            raw_pcm,
+            channels,
+            failed: 0,
+            last_error: None,
+        }
+    }
+
     /// Decodes `packet` into `mono`, or only into the decoder's state when `mono` is `None`
     /// (a pre-roll).
     fn decode(&mut self, packet: &Packet, mono: Option<&mut Downmix>) -> Result<(), AudioError> {
@@ -587,46 +601,37 @@ fn decode_split(
     let channels = first.channels;
     let frames_per_sec = f64::from(params.sample_rate.unwrap_or(48_000));
     // The whole output in one allocation when the container declared no length (the caller
-    // reserved it otherwise; the packets' durations include the encoder delay): growing it by doubling while the later segments' buffers are
-    // alive would take over twice the output's size.
+    // reserved it otherwise; the packets' durations include the encoder delay): growing it by
+    // doubling while the later segments' buffers are alive would take over twice its size.
     let estimate = (total_secs * frames_per_sec).min(1e9) as usize;
     if mono.capacity() < estimate - estimate / 50 {
         mono.reserve_total(estimate + estimate / 100);
     }
-    let decode_later = |start: usize,
-                        end: usize|
-     -> Result<(Vec<f32>, u64, Option<String>), AudioError> {
-        // Each thread keeps its own decoder's panics quiet, as the caller does for its own.
-        crate::quiet_panic::catch_unwind_quietly(|| {
-            let mut decoder = PacketDecoder {
-                decoder: make_decoder(params)?,
-                raw_pcm: None,
-                channels,
-                failed: 0,
-                last_error: None,
-            };
-            let mut pre_roll = start;
-            let mut pre_roll_secs = 0.0;
-            while pre_roll > 0 && (pre_roll_secs < PRE_ROLL_SECS || start - pre_roll < 2) {
-                pre_roll -= 1;
-                pre_roll_secs += secs(&packets[pre_roll]);
-            }
-            for packet in &packets[pre_roll..start] {
-                decoder.decode(packet, None)?;
-            }
-            decoder.failed = 0;
-            decoder.last_error = None;
-            // One allocation for the segment (its packets' durations, 1% to spare).
-            let segment_secs: f64 = packets[start..end].iter().map(secs).sum();
-            let reserve = (segment_secs * 1.01 * frames_per_sec).min(1e9) as usize;
-            let mut segment = Downmix::new(reserve, Trim::default());
-            for packet in &packets[start..end] {
-                decoder.decode(packet, Some(&mut segment))?;
-            }
-            Ok((segment.into_samples(), decoder.failed, decoder.last_error))
-        })
-        .unwrap_or_else(|reason| Err(AudioError::Corrupt(format!("decoder panicked: {reason}"))))
-    };
+    let decode_later =
+        |start: usize, end: usize| -> Result<(Vec<f32>, u64, Option<String>), AudioError> {
+            guarded(|| {
+                let mut decoder = PacketDecoder::new(make_decoder(params)?, None, channels);
+                let mut pre_roll = start;
+                let mut pre_roll_secs = 0.0;
+                while pre_roll > 0 && (pre_roll_secs < PRE_ROLL_SECS || start - pre_roll < 2) {
+                    pre_roll -= 1;
+                    pre_roll_secs += secs(&packets[pre_roll]);
+                }
+                for packet in &packets[pre_roll..start] {
+                    decoder.decode(packet, None)?;
+                }
+                decoder.failed = 0;
+                decoder.last_error = None;
+                // One allocation for the segment (its packets' durations, 1% to spare).
+                let segment_secs: f64 = packets[start..end].iter().map(secs).sum();
+                let reserve = (segment_secs * 1.01 * frames_per_sec).min(1e9) as usize;
+                let mut segment = Downmix::new(reserve, Trim::default());
+                for packet in &packets[start..end] {
+                    decoder.decode(packet, Some(&mut segment))?;
+                }
+                Ok((segment.into_samples(), decoder.failed, decoder.last_error))
+            })
+        };
     let (head, later) = rayon::join(
         || -> Result<(), AudioError> {
             for packet in &packets[starts[0]..starts[1]] {
